@@ -1,0 +1,77 @@
+/**
+ * @module events/api-event
+ * Builds the CloudTrail record for one API call made to OpenTrail (eventSource cloudtrail.amazonaws.com),
+ * including failed, denied and unauthenticated calls.
+ */
+import type { Principal } from '../iam/identities.js'
+import { newEventId } from '../shared/ids.js'
+import { eventTimeString, type CloudTrailRecord, type EventResource } from './record.js'
+
+export interface ApiCall {
+  time: Date
+  eventSource: string
+  eventName: string
+  region: string
+  /** The authenticated principal, or for failed authentication what the caller claimed. */
+  principal?: Principal
+  claimedAccessKeyId?: string
+  defaultAccountId: string
+  sourceIPAddress: string
+  userAgent?: string
+  requestId: string
+  requestParameters: unknown
+  responseElements: unknown
+  errorCode?: string
+  errorMessage?: string
+  readOnly: boolean
+  resources?: EventResource[]
+  tls?: { tlsVersion?: string; cipherSuite?: string }
+  host?: string
+}
+
+export function buildApiEvent(call: ApiCall): CloudTrailRecord {
+  const p = call.principal
+  const userIdentity = p
+    ? {
+        type: p.type,
+        principalId: p.principalId,
+        arn: p.arn,
+        accountId: p.accountId,
+        accessKeyId: p.accessKeyId,
+        ...(p.userName ? { userName: p.userName } : {}),
+      }
+    : {
+        type: 'Unknown',
+        principalId: '',
+        accountId: call.defaultAccountId,
+        ...(call.claimedAccessKeyId ? { accessKeyId: call.claimedAccessKeyId } : {}),
+      }
+  const record: CloudTrailRecord = {
+    eventVersion: '1.11',
+    userIdentity,
+    eventTime: eventTimeString(call.time),
+    eventSource: call.eventSource,
+    eventName: call.eventName,
+    awsRegion: call.region,
+    sourceIPAddress: call.sourceIPAddress,
+    userAgent: call.userAgent ?? '',
+    ...(call.errorCode ? { errorCode: call.errorCode, errorMessage: call.errorMessage ?? '' } : {}),
+    requestParameters: call.requestParameters ?? null,
+    responseElements: call.responseElements ?? null,
+    requestID: call.requestId,
+    eventID: newEventId(),
+    readOnly: call.readOnly,
+    ...(call.resources && call.resources.length > 0 ? { resources: call.resources } : {}),
+    eventType: 'AwsApiCall',
+    managementEvent: true,
+    recipientAccountId: p?.accountId ?? call.defaultAccountId,
+    eventCategory: 'Management',
+  }
+  if (call.tls?.tlsVersion || call.host) {
+    record.tlsDetails = {
+      ...(call.tls?.tlsVersion ? { tlsVersion: call.tls.tlsVersion, cipherSuite: call.tls.cipherSuite } : {}),
+      ...(call.host ? { clientProvidedHostHeader: call.host } : {}),
+    }
+  }
+  return record
+}

@@ -1,0 +1,59 @@
+/**
+ * @module http/server
+ * The HTTP listener. Node's own `http` module: the API is one POST route whose body must be read
+ * raw for SigV4, so a framework would add only overhead. `/health` answers unauthenticated.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { ApiHandler } from './api.js'
+
+export const MAX_BODY_BYTES = 2 * 1024 * 1024
+
+export interface HttpDeps {
+  api: ApiHandler
+  health: () => unknown
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    let over = false
+    req.on('data', (c: Buffer) => {
+      size += c.length
+      if (size > limit) over = true
+      else chunks.push(c)
+    })
+    req.on('end', () => resolve(over ? 'too-large' : Buffer.concat(chunks)))
+    req.on('error', reject)
+  })
+}
+
+export function createHttpServer(deps: HttpDeps): Server {
+  return createServer((req, res) => {
+    void route(deps, req, res).catch((err: unknown) => {
+      if (!res.headersSent) {
+        res.writeHead(500, { 'content-type': 'application/x-amz-json-1.1' })
+        res.end(JSON.stringify({ __type: 'InternalFailure', message: String((err as Error).message) }))
+      } else res.destroy()
+    })
+  })
+}
+
+async function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = (req.url ?? '/').split('?')[0]
+  if (req.method === 'GET' && path === '/health') {
+    res.writeHead(200, { 'content-type': 'application/json' })
+    res.end(JSON.stringify(deps.health()))
+    return
+  }
+  if (req.method === 'POST' && path === '/') {
+    const body = await readBody(req, MAX_BODY_BYTES)
+    const out =
+      body === 'too-large' ? await deps.api.handleTooLarge(req, MAX_BODY_BYTES) : await deps.api.handle(req, body)
+    res.writeHead(out.status, { ...out.headers, 'content-length': Buffer.byteLength(out.body) })
+    res.end(out.body)
+    return
+  }
+  res.writeHead(404, { 'content-type': 'application/json' })
+  res.end(JSON.stringify({ __type: 'UnknownOperationException', message: `No route for ${req.method} ${path}` }))
+}

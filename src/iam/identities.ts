@@ -1,0 +1,189 @@
+/**
+ * @module iam/identities
+ * Accounts, IAM users, access keys and roles, with their policies. Persisted in
+ * `<data-dir>/iam.json` (mode 0600, atomic writes). Users declared in the config file are merged in
+ * at start. Secrets never leave this module except through `secretFor` (used by SigV4 checks) and
+ * the credentials file written once at bootstrap.
+ */
+import { newAccessKeyId, newAccountId, newSecretAccessKey, newUserId } from '../shared/ids.js'
+import { readJsonFile, writeJsonFileAtomic } from '../shared/json-file.js'
+import { MANAGED_POLICIES } from './managed-policies.js'
+import type { PolicyDocument } from './policy.js'
+
+export interface AccessKey {
+  accessKeyId: string
+  secretAccessKey: string
+  status: 'Active' | 'Inactive'
+  createDate: string
+}
+
+export interface User {
+  userName: string
+  userId: string
+  accountId: string
+  /** Managed policy names or inline documents. */
+  policies: (string | PolicyDocument)[]
+  accessKeys: AccessKey[]
+  createDate: string
+}
+
+export interface Role {
+  roleName: string
+  roleId: string
+  accountId: string
+  policies: (string | PolicyDocument)[]
+}
+
+export interface IamState {
+  accounts: { accountId: string; alias?: string }[]
+  users: User[]
+  roles: Role[]
+}
+
+/** The identity a request was made as, in the shape CloudTrail's userIdentity needs. */
+export interface Principal {
+  type: 'IAMUser' | 'AssumedRole' | 'Root' | 'Unknown'
+  principalId: string
+  arn: string
+  accountId: string
+  accessKeyId: string
+  userName?: string
+}
+
+export class IdentityStore {
+  private byKey = new Map<string, { user: User; key: AccessKey }>()
+
+  private constructor(
+    private readonly file: string,
+    private state: IamState,
+  ) {
+    this.reindex()
+  }
+
+  static async open(file: string): Promise<IdentityStore> {
+    const state = (await readJsonFile<IamState>(file)) ?? { accounts: [], users: [], roles: [] }
+    return new IdentityStore(file, state)
+  }
+
+  private reindex(): void {
+    this.byKey.clear()
+    for (const user of this.state.users) for (const key of user.accessKeys) this.byKey.set(key.accessKeyId, { user, key })
+  }
+
+  private async save(): Promise<void> {
+    this.reindex()
+    await writeJsonFileAtomic(this.file, this.state, 0o600)
+  }
+
+  get defaultAccountId(): string | undefined {
+    return this.state.accounts[0]?.accountId
+  }
+
+  listUsers(accountId?: string): User[] {
+    return this.state.users.filter((u) => !accountId || u.accountId === accountId)
+  }
+
+  getUser(accountId: string, userName: string): User | undefined {
+    return this.state.users.find((u) => u.accountId === accountId && u.userName === userName)
+  }
+
+  async ensureAccount(accountId?: string): Promise<string> {
+    const id = accountId ?? this.state.accounts[0]?.accountId ?? newAccountId()
+    if (!/^\d{12}$/.test(id)) throw new Error(`ERR_IAM_ACCOUNT: account ID must be 12 digits, got '${id}'`)
+    if (!this.state.accounts.some((a) => a.accountId === id)) {
+      this.state.accounts.push({ accountId: id })
+      await this.save()
+    }
+    return id
+  }
+
+  async createUser(accountId: string, userName: string, policies: (string | PolicyDocument)[]): Promise<User> {
+    if (!/^[\w+=,.@-]{1,64}$/.test(userName)) throw new Error(`ERR_IAM_USER_NAME: invalid user name '${userName}'`)
+    if (this.getUser(accountId, userName)) throw new Error(`ERR_IAM_USER_EXISTS: user '${userName}' already exists`)
+    for (const p of policies) {
+      if (typeof p === 'string' && !MANAGED_POLICIES[p]) throw new Error(`ERR_IAM_POLICY: unknown managed policy '${p}'`)
+    }
+    await this.ensureAccount(accountId)
+    const user: User = {
+      userName,
+      userId: newUserId(),
+      accountId,
+      policies,
+      accessKeys: [],
+      createDate: new Date().toISOString(),
+    }
+    this.state.users.push(user)
+    await this.save()
+    return user
+  }
+
+  /** Sets a user's policies, creating the user when it does not exist (config-file users). */
+  async upsertUser(accountId: string, userName: string, policies: (string | PolicyDocument)[]): Promise<User> {
+    const existing = this.getUser(accountId, userName)
+    if (!existing) return this.createUser(accountId, userName, policies)
+    existing.policies = policies
+    await this.save()
+    return existing
+  }
+
+  async createAccessKey(accountId: string, userName: string, given?: { accessKeyId: string; secretAccessKey: string }): Promise<AccessKey> {
+    const user = this.getUser(accountId, userName)
+    if (!user) throw new Error(`ERR_IAM_NO_USER: no user '${userName}' in account ${accountId}`)
+    if (given && this.byKey.has(given.accessKeyId)) {
+      const owner = this.byKey.get(given.accessKeyId)!
+      if (owner.user !== user) throw new Error(`ERR_IAM_KEY_EXISTS: access key ${given.accessKeyId} belongs to another user`)
+      owner.key.secretAccessKey = given.secretAccessKey
+      await this.save()
+      return owner.key
+    }
+    const key: AccessKey = {
+      accessKeyId: given?.accessKeyId ?? newAccessKeyId(),
+      secretAccessKey: given?.secretAccessKey ?? newSecretAccessKey(),
+      status: 'Active',
+      createDate: new Date().toISOString(),
+    }
+    user.accessKeys.push(key)
+    await this.save()
+    return key
+  }
+
+  async setKeyStatus(accessKeyId: string, status: 'Active' | 'Inactive'): Promise<void> {
+    const found = this.byKey.get(accessKeyId)
+    if (!found) throw new Error(`ERR_IAM_NO_KEY: no access key ${accessKeyId}`)
+    found.key.status = status
+    await this.save()
+  }
+
+  async upsertRole(accountId: string, roleName: string, roleId: string, policies: (string | PolicyDocument)[]): Promise<void> {
+    const existing = this.state.roles.find((r) => r.accountId === accountId && r.roleName === roleName)
+    if (existing) existing.policies = policies
+    else this.state.roles.push({ accountId, roleName, roleId, policies })
+    await this.save()
+  }
+
+  /** The secret for an active key, or undefined when the key is unknown or inactive. */
+  secretFor(accessKeyId: string): string | undefined {
+    const found = this.byKey.get(accessKeyId)
+    return found && found.key.status === 'Active' ? found.key.secretAccessKey : undefined
+  }
+
+  principalFor(accessKeyId: string): Principal | undefined {
+    const found = this.byKey.get(accessKeyId)
+    if (!found) return undefined
+    const { user } = found
+    return {
+      type: 'IAMUser',
+      principalId: user.userId,
+      arn: `arn:aws:iam::${user.accountId}:user/${user.userName}`,
+      accountId: user.accountId,
+      accessKeyId,
+      userName: user.userName,
+    }
+  }
+
+  policiesFor(accessKeyId: string): PolicyDocument[] {
+    const found = this.byKey.get(accessKeyId)
+    if (!found) return []
+    return found.user.policies.map((p) => (typeof p === 'string' ? MANAGED_POLICIES[p]! : p)).filter(Boolean)
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * @module main
+ * The composition root: the only place that picks concrete adapters (file log, DuckDB history,
+ * JSON state files) and wires sources, pipeline, sinks, domains and the HTTP server together.
+ */
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { mkdir } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import type { Config } from './config/schema.js'
+import { lookupOperations } from './domains/lookup/handlers.js'
+import { LookupService } from './domains/lookup/service.js'
+import { trailOperations } from './domains/trails/handlers.js'
+import { TrailService } from './domains/trails/service.js'
+import { openJsonTrailStore } from './domains/trails/store.js'
+import { ApiHandler } from './http/api.js'
+import { createHttpServer } from './http/server.js'
+import { Authorizer } from './iam/authorizer.js'
+import { bootstrapIdentities } from './iam/bootstrap.js'
+import { FileEventLog } from './pipeline/file-log.js'
+import { Pipeline } from './pipeline/pipeline.js'
+import { loadModel } from './protocol/model.js'
+import { systemClock, type Clock } from './shared/clock.js'
+import { DuckDbHistoryStore } from './storage/duckdb/history-store.js'
+import { createLogger, type Logger } from './telemetry/logger.js'
+
+export interface RunningServer {
+  url: string
+  port: number
+  dataDir: string
+  pipeline: Pipeline
+  close(): Promise<void>
+}
+
+export async function startServer(config: Config, opts: { clock?: Clock; logger?: Logger } = {}): Promise<RunningServer> {
+  const clock = opts.clock ?? systemClock
+  const logger = opts.logger ?? createLogger()
+  const dataDir = resolve(config.dataDir)
+  await mkdir(dataDir, { recursive: true, mode: 0o700 })
+
+  const identities = await bootstrapIdentities(config, dataDir, logger)
+  const log = await FileEventLog.open(join(dataDir, 'log'))
+  const pipeline = new Pipeline(log, logger)
+  const history = await DuckDbHistoryStore.open(join(dataDir, 'history.duckdb'))
+  pipeline.addSink(history)
+
+  const trails = new TrailService(await openJsonTrailStore(join(dataDir, 'trails.json')), clock)
+  const lookup = new LookupService(history, { retentionDays: config.retentionDays, ratePerSecond: config.lookupRateLimit })
+  const cloudtrailModel = loadModel(new URL('./protocol/models/cloudtrail-2013-11-01.json', import.meta.url))
+
+  const api = new ApiHandler({
+    services: {
+      cloudtrail: {
+        eventSource: 'cloudtrail.amazonaws.com',
+        iamPrefix: 'cloudtrail',
+        signingName: 'cloudtrail',
+        targetPrefixes: [cloudtrailModel.metadata.targetPrefix, 'CloudTrail_20131101'],
+        model: cloudtrailModel,
+        operations: { ...trailOperations(trails), ...lookupOperations(lookup) },
+      },
+    },
+    identities,
+    authorizer: new Authorizer(identities),
+    record: async (event) => {
+      await pipeline.ingest([event])
+    },
+    clock,
+    logger,
+    defaultRegion: config.region,
+  })
+
+  await pipeline.start()
+  const retention = setInterval(
+    () => {
+      const cutoff = new Date(clock.now().getTime() - config.retentionDays * 86_400_000)
+      history.expire(cutoff).catch((err: unknown) => logger.error({ err: String(err) }, 'Retention sweep failed.'))
+    },
+    60 * 60 * 1000,
+  )
+  retention.unref()
+
+  const server: Server = createHttpServer({ api, health: () => ({ status: 'ok', sinks: pipeline.status() }) })
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail)
+    server.listen(config.port, config.host, () => ok())
+  })
+  const port = (server.address() as AddressInfo).port
+  const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`
+  logger.info({ url, dataDir }, 'OpenTrail is listening.')
+  return {
+    url,
+    port,
+    dataDir,
+    pipeline,
+    async close() {
+      clearInterval(retention)
+      await new Promise<void>((r) => server.close(() => r()))
+      server.closeAllConnections()
+      await pipeline.stop()
+    },
+  }
+}
