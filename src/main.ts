@@ -32,7 +32,10 @@ export interface RunningServer {
   close(): Promise<void>
 }
 
-export async function startServer(config: Config, opts: { clock?: Clock; logger?: Logger } = {}): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  opts: { clock?: Clock; logger?: Logger } = {},
+): Promise<RunningServer> {
   const clock = opts.clock ?? systemClock
   const logger = opts.logger ?? createLogger()
   const dataDir = resolve(config.dataDir)
@@ -45,8 +48,13 @@ export async function startServer(config: Config, opts: { clock?: Clock; logger?
   pipeline.addSink(history)
 
   const trails = new TrailService(await openJsonTrailStore(join(dataDir, 'trails.json')), clock)
-  const lookup = new LookupService(history, { retentionDays: config.retentionDays, ratePerSecond: config.lookupRateLimit })
-  const cloudtrailModel = loadModel(new URL('./protocol/models/cloudtrail-2013-11-01.json', import.meta.url))
+  const lookup = new LookupService(history, {
+    retentionDays: config.retentionDays,
+    ratePerSecond: config.lookupRateLimit,
+  })
+  const cloudtrailModel = loadModel(
+    new URL('./protocol/models/cloudtrail-2013-11-01.json', import.meta.url),
+  )
 
   const api = new ApiHandler({
     services: {
@@ -73,13 +81,18 @@ export async function startServer(config: Config, opts: { clock?: Clock; logger?
   const retention = setInterval(
     () => {
       const cutoff = new Date(clock.now().getTime() - config.retentionDays * 86_400_000)
-      history.expire(cutoff).catch((err: unknown) => logger.error({ err: String(err) }, 'Retention sweep failed.'))
+      history
+        .expire(cutoff)
+        .catch((err: unknown) => logger.error({ err: String(err) }, 'Retention sweep failed.'))
     },
     60 * 60 * 1000,
   )
   retention.unref()
 
-  const server: Server = createHttpServer({ api, health: () => ({ status: 'ok', sinks: pipeline.status() }) })
+  const server: Server = createHttpServer({
+    api,
+    health: () => ({ status: 'ok', sinks: pipeline.status() }),
+  })
   await new Promise<void>((ok, fail) => {
     server.once('error', fail)
     server.listen(config.port, config.host, () => ok())

@@ -25,9 +25,15 @@ export async function loadConfig(overrides: Overrides = {}, env = process.env): 
       throw new ConfigError(`Cannot read config file ${file}: ${(err as Error).message}`)
     }
     try {
-      raw = (file.endsWith('.json') ? JSON.parse(text) : parseYaml(text)) ?? {}
+      raw =
+        ((file.endsWith('.json') ? JSON.parse(text) : parseYaml(text)) as Record<
+          string,
+          unknown
+        > | null) ?? {}
     } catch (err) {
-      throw new ConfigError(`Config file ${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`)
+      throw new ConfigError(
+        `Config file ${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`,
+      )
     }
   }
   if (env['OPENTRAIL_PORT']) raw['port'] = Number(env['OPENTRAIL_PORT'])

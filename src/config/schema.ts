@@ -7,12 +7,16 @@ import { z } from 'zod'
 
 const policy = z.union([
   z.string(),
-  z.object({ Version: z.string().optional(), Statement: z.union([z.array(z.any()), z.any()]) }).passthrough(),
+  z
+    .object({ Version: z.string().optional(), Statement: z.union([z.array(z.any()), z.any()]) })
+    .passthrough(),
 ])
 
 const accessKey = z
   .object({
-    accessKeyId: z.string().regex(/^[A-Z0-9]{16,128}$/, 'access key IDs are 16-128 upper-case letters or digits'),
+    accessKeyId: z
+      .string()
+      .regex(/^[A-Z0-9]{16,128}$/, 'access key IDs are 16-128 upper-case letters or digits'),
     secretAccessKey: z.string().min(16, 'secret access keys are at least 16 characters'),
   })
   .strict()
@@ -22,7 +26,10 @@ export const configSchema = z
     port: z.number().int().min(0).max(65535).default(7310),
     host: z.string().default('127.0.0.1'),
     dataDir: z.string().default('./data'),
-    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'region must look like us-east-1').default('us-east-1'),
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'region must look like us-east-1')
+      .default('us-east-1'),
     retentionDays: z.number().int().min(1).max(3650).default(90),
     lookupRateLimit: z.number().min(0).default(0),
     accounts: z

@@ -69,7 +69,9 @@ export function buildApiEvent(call: ApiCall): CloudTrailRecord {
   }
   if (call.tls?.tlsVersion || call.host) {
     record.tlsDetails = {
-      ...(call.tls?.tlsVersion ? { tlsVersion: call.tls.tlsVersion, cipherSuite: call.tls.cipherSuite } : {}),
+      ...(call.tls?.tlsVersion
+        ? { tlsVersion: call.tls.tlsVersion, cipherSuite: call.tls.cipherSuite }
+        : {}),
       ...(call.host ? { clientProvidedHostHeader: call.host } : {}),
     }
   }

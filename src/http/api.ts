@@ -16,7 +16,11 @@ import { parseInput, serializeOutput, type ServiceModel } from '../protocol/mode
 import type { OperationTable, RequestContext } from '../protocol/operation.js'
 import { parseAuthorization, UnrecognizedClient, verifySignature } from '../protocol/sigv4.js'
 import type { Clock } from '../shared/clock.js'
-import { SerializationException, ServiceError, UnknownOperationException } from '../shared/errors.js'
+import {
+  SerializationException,
+  ServiceError,
+  UnknownOperationException,
+} from '../shared/errors.js'
 import { newRequestId } from '../shared/ids.js'
 import type { Logger } from '../telemetry/logger.js'
 
@@ -53,7 +57,9 @@ export class ApiHandler {
   private readonly prefixes: Record<string, string[]>
 
   constructor(private readonly deps: ApiDeps) {
-    this.prefixes = Object.fromEntries(Object.entries(deps.services).map(([k, s]) => [k, s.targetPrefixes]))
+    this.prefixes = Object.fromEntries(
+      Object.entries(deps.services).map(([k, s]) => [k, s.targetPrefixes]),
+    )
   }
 
   /** A body over the limit is refused unread; the call is still recorded, as unauthenticated. */
@@ -65,7 +71,10 @@ export class ApiHandler {
     const requestId = newRequestId()
     const now = this.deps.clock.now()
     const targetHeader = req.headers['x-amz-target']
-    const target = parseTarget(typeof targetHeader === 'string' ? targetHeader : undefined, this.prefixes)
+    const target = parseTarget(
+      typeof targetHeader === 'string' ? targetHeader : undefined,
+      this.prefixes,
+    )
     const binding = target ? this.deps.services[target.service] : undefined
     const url = req.url ?? '/'
     const q = url.indexOf('?')
@@ -81,7 +90,9 @@ export class ApiHandler {
     const op = binding?.operations[operationName]
     try {
       if (tooLargeLimit !== undefined) {
-        const m = /Credential=([^/,\s]+)\/\d{8}\/([^/]+)\//.exec(headerValue(req, 'authorization') ?? '')
+        const m = /Credential=([^/,\s]+)\/\d{8}\/([^/]+)\//.exec(
+          headerValue(req, 'authorization') ?? '',
+        )
         claimedKey = m?.[1]
         region = m?.[2] ?? region
         throw new ServiceError(
@@ -102,14 +113,22 @@ export class ApiHandler {
       const secret = this.deps.identities.secretFor(auth.accessKeyId)
       if (!secret) throw UnrecognizedClient()
       await verifySignature(
-        { method: req.method ?? 'POST', path: q >= 0 ? url.slice(0, q) : url, query: q >= 0 ? url.slice(q + 1) : '', headers: req.headers, body },
+        {
+          method: req.method ?? 'POST',
+          path: q >= 0 ? url.slice(0, q) : url,
+          query: q >= 0 ? url.slice(q + 1) : '',
+          headers: req.headers,
+          body,
+        },
         auth,
         secret,
         now,
       )
       principal = this.deps.identities.principalFor(auth.accessKeyId)!
       if (!binding || !target) {
-        throw UnknownOperationException(`Unrecognized operation: ${String(targetHeader ?? '(no X-Amz-Target)')}`)
+        throw UnknownOperationException(
+          `Unrecognized operation: ${String(targetHeader ?? '(no X-Amz-Target)')}`,
+        )
       }
       if (!op || !binding.model.operations[operationName]) {
         throw UnknownOperationException(`The operation ${operationName} is not supported.`)
@@ -127,9 +146,16 @@ export class ApiHandler {
         throw SerializationException(`Malformed JSON in request body: ${(e as Error).message}`)
       }
       rawParams = parsed
-      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) op.precheck?.(parsed as Record<string, unknown>)
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
+        op.precheck?.(parsed as Record<string, unknown>)
       input = parseInput(binding.model, operationName, parsed)
-      const ctx: RequestContext = { principal, accountId: principal.accountId, region, requestId, now }
+      const ctx: RequestContext = {
+        principal,
+        accountId: principal.accountId,
+        region,
+        requestId,
+        now,
+      }
       resources = safe(() => op.eventResources?.(input!, ctx))
       const action = `${binding.iamPrefix}:${operationName}`
       const denied = this.deps.authorizer.check(principal, action, op.resource(input, ctx))
@@ -151,7 +177,10 @@ export class ApiHandler {
       message = error instanceof ServiceError ? error.message : 'An internal error occurred.'
       out = e.body
       if (!(error instanceof ServiceError)) {
-        this.deps.logger.error({ requestId, err: (error as Error).stack ?? String(error) }, 'Operation failed.')
+        this.deps.logger.error(
+          { requestId, err: (error as Error).stack ?? JSON.stringify(error) },
+          'Operation failed.',
+        )
       }
     } else {
       out = serializeOutput(response ?? {})
@@ -167,8 +196,13 @@ export class ApiHandler {
       sourceIPAddress: sourceIp(req),
       userAgent: headerValue(req, 'user-agent'),
       requestId,
-      requestParameters: input ? camelKeys(input) : rawParams && typeof rawParams === 'object' ? null : null,
-      responseElements: !error && op && (op.logResponse ?? !readOnly) ? camelKeys(response ?? null) : null,
+      requestParameters: input
+        ? camelKeys(input)
+        : rawParams && typeof rawParams === 'object'
+          ? null
+          : null,
+      responseElements:
+        !error && op && (op.logResponse ?? !readOnly) ? camelKeys(response ?? null) : null,
       errorCode: code === 'AccessDeniedException' ? 'AccessDenied' : code,
       errorMessage: message,
       readOnly,

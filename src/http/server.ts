@@ -33,7 +33,9 @@ export function createHttpServer(deps: HttpDeps): Server {
     void route(deps, req, res).catch((err: unknown) => {
       if (!res.headersSent) {
         res.writeHead(500, { 'content-type': 'application/x-amz-json-1.1' })
-        res.end(JSON.stringify({ __type: 'InternalFailure', message: String((err as Error).message) }))
+        res.end(
+          JSON.stringify({ __type: 'InternalFailure', message: String((err as Error).message) }),
+        )
       } else res.destroy()
     })
   })
@@ -49,11 +51,18 @@ async function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse):
   if (req.method === 'POST' && path === '/') {
     const body = await readBody(req, MAX_BODY_BYTES)
     const out =
-      body === 'too-large' ? await deps.api.handleTooLarge(req, MAX_BODY_BYTES) : await deps.api.handle(req, body)
+      body === 'too-large'
+        ? await deps.api.handleTooLarge(req, MAX_BODY_BYTES)
+        : await deps.api.handle(req, body)
     res.writeHead(out.status, { ...out.headers, 'content-length': Buffer.byteLength(out.body) })
     res.end(out.body)
     return
   }
   res.writeHead(404, { 'content-type': 'application/json' })
-  res.end(JSON.stringify({ __type: 'UnknownOperationException', message: `No route for ${req.method} ${path}` }))
+  res.end(
+    JSON.stringify({
+      __type: 'UnknownOperationException',
+      message: `No route for ${req.method} ${path}`,
+    }),
+  )
 }

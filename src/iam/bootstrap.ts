@@ -15,7 +15,11 @@ import { checkPolicy } from './policy.js'
 export const ADMIN_USER = 'admin'
 export const PROFILE = 'opentrail'
 
-export async function bootstrapIdentities(config: Config, dataDir: string, logger: Logger): Promise<IdentityStore> {
+export async function bootstrapIdentities(
+  config: Config,
+  dataDir: string,
+  logger: Logger,
+): Promise<IdentityStore> {
   const store = await IdentityStore.open(join(dataDir, 'iam.json'))
   const firstAccount = config.accounts[0]?.accountId
   const accountId = await store.ensureAccount(store.defaultAccountId ?? firstAccount)
@@ -28,7 +32,10 @@ export async function bootstrapIdentities(config: Config, dataDir: string, logge
       `[${PROFILE}]\naws_access_key_id = ${key.accessKeyId}\naws_secret_access_key = ${key.secretAccessKey}\nregion = ${config.region}\n`,
       0o600,
     )
-    logger.info({ accountId, user: ADMIN_USER, credentialsFile: file }, 'Created the administrator; its access key is in the credentials file.')
+    logger.info(
+      { accountId, user: ADMIN_USER, credentialsFile: file },
+      'Created the administrator; its access key is in the credentials file.',
+    )
   }
   for (const acct of config.accounts) {
     await store.ensureAccount(acct.accountId)
@@ -37,10 +44,11 @@ export async function bootstrapIdentities(config: Config, dataDir: string, logge
         const problem = typeof p === 'string' ? undefined : checkPolicy(p)
         if (problem) throw new Error(`ERR_CONFIG_INVALID: user ${u.name}: ${problem}`)
       }
-      await store.upsertUser(acct.accountId, u.name, u.policies as never)
+      await store.upsertUser(acct.accountId, u.name, u.policies)
       for (const k of u.accessKeys) await store.createAccessKey(acct.accountId, u.name, k)
     }
-    for (const r of acct.roles) await store.upsertRole(acct.accountId, r.name, newRoleId(), r.policies as never)
+    for (const r of acct.roles)
+      await store.upsertRole(acct.accountId, r.name, newRoleId(), r.policies)
   }
   return store
 }

@@ -67,7 +67,8 @@ export class IdentityStore {
 
   private reindex(): void {
     this.byKey.clear()
-    for (const user of this.state.users) for (const key of user.accessKeys) this.byKey.set(key.accessKeyId, { user, key })
+    for (const user of this.state.users)
+      for (const key of user.accessKeys) this.byKey.set(key.accessKeyId, { user, key })
   }
 
   private async save(): Promise<void> {
@@ -89,7 +90,8 @@ export class IdentityStore {
 
   async ensureAccount(accountId?: string): Promise<string> {
     const id = accountId ?? this.state.accounts[0]?.accountId ?? newAccountId()
-    if (!/^\d{12}$/.test(id)) throw new Error(`ERR_IAM_ACCOUNT: account ID must be 12 digits, got '${id}'`)
+    if (!/^\d{12}$/.test(id))
+      throw new Error(`ERR_IAM_ACCOUNT: account ID must be 12 digits, got '${id}'`)
     if (!this.state.accounts.some((a) => a.accountId === id)) {
       this.state.accounts.push({ accountId: id })
       await this.save()
@@ -97,11 +99,18 @@ export class IdentityStore {
     return id
   }
 
-  async createUser(accountId: string, userName: string, policies: (string | PolicyDocument)[]): Promise<User> {
-    if (!/^[\w+=,.@-]{1,64}$/.test(userName)) throw new Error(`ERR_IAM_USER_NAME: invalid user name '${userName}'`)
-    if (this.getUser(accountId, userName)) throw new Error(`ERR_IAM_USER_EXISTS: user '${userName}' already exists`)
+  async createUser(
+    accountId: string,
+    userName: string,
+    policies: (string | PolicyDocument)[],
+  ): Promise<User> {
+    if (!/^[\w+=,.@-]{1,64}$/.test(userName))
+      throw new Error(`ERR_IAM_USER_NAME: invalid user name '${userName}'`)
+    if (this.getUser(accountId, userName))
+      throw new Error(`ERR_IAM_USER_EXISTS: user '${userName}' already exists`)
     for (const p of policies) {
-      if (typeof p === 'string' && !MANAGED_POLICIES[p]) throw new Error(`ERR_IAM_POLICY: unknown managed policy '${p}'`)
+      if (typeof p === 'string' && !MANAGED_POLICIES[p])
+        throw new Error(`ERR_IAM_POLICY: unknown managed policy '${p}'`)
     }
     await this.ensureAccount(accountId)
     const user: User = {
@@ -118,7 +127,11 @@ export class IdentityStore {
   }
 
   /** Sets a user's policies, creating the user when it does not exist (config-file users). */
-  async upsertUser(accountId: string, userName: string, policies: (string | PolicyDocument)[]): Promise<User> {
+  async upsertUser(
+    accountId: string,
+    userName: string,
+    policies: (string | PolicyDocument)[],
+  ): Promise<User> {
     const existing = this.getUser(accountId, userName)
     if (!existing) return this.createUser(accountId, userName, policies)
     existing.policies = policies
@@ -126,12 +139,19 @@ export class IdentityStore {
     return existing
   }
 
-  async createAccessKey(accountId: string, userName: string, given?: { accessKeyId: string; secretAccessKey: string }): Promise<AccessKey> {
+  async createAccessKey(
+    accountId: string,
+    userName: string,
+    given?: { accessKeyId: string; secretAccessKey: string },
+  ): Promise<AccessKey> {
     const user = this.getUser(accountId, userName)
     if (!user) throw new Error(`ERR_IAM_NO_USER: no user '${userName}' in account ${accountId}`)
     if (given && this.byKey.has(given.accessKeyId)) {
       const owner = this.byKey.get(given.accessKeyId)!
-      if (owner.user !== user) throw new Error(`ERR_IAM_KEY_EXISTS: access key ${given.accessKeyId} belongs to another user`)
+      if (owner.user !== user)
+        throw new Error(
+          `ERR_IAM_KEY_EXISTS: access key ${given.accessKeyId} belongs to another user`,
+        )
       owner.key.secretAccessKey = given.secretAccessKey
       await this.save()
       return owner.key
@@ -154,8 +174,15 @@ export class IdentityStore {
     await this.save()
   }
 
-  async upsertRole(accountId: string, roleName: string, roleId: string, policies: (string | PolicyDocument)[]): Promise<void> {
-    const existing = this.state.roles.find((r) => r.accountId === accountId && r.roleName === roleName)
+  async upsertRole(
+    accountId: string,
+    roleName: string,
+    roleId: string,
+    policies: (string | PolicyDocument)[],
+  ): Promise<void> {
+    const existing = this.state.roles.find(
+      (r) => r.accountId === accountId && r.roleName === roleName,
+    )
     if (existing) existing.policies = policies
     else this.state.roles.push({ accountId, roleName, roleId, policies })
     await this.save()
@@ -184,6 +211,8 @@ export class IdentityStore {
   policiesFor(accessKeyId: string): PolicyDocument[] {
     const found = this.byKey.get(accessKeyId)
     if (!found) return []
-    return found.user.policies.map((p) => (typeof p === 'string' ? MANAGED_POLICIES[p]! : p)).filter(Boolean)
+    return found.user.policies
+      .map((p) => (typeof p === 'string' ? MANAGED_POLICIES[p]! : p))
+      .filter(Boolean)
   }
 }

@@ -34,7 +34,14 @@ export const MANAGED_POLICIES: Record<string, PolicyDocument> = {
       {
         Sid: 'LogsAndTopics',
         Effect: 'Allow',
-        Action: ['logs:*', 'sns:*', 'kms:ListKeys', 'kms:ListAliases', 'iam:ListRoles', 'iam:GetRole'],
+        Action: [
+          'logs:*',
+          'sns:*',
+          'kms:ListKeys',
+          'kms:ListAliases',
+          'iam:ListRoles',
+          'iam:GetRole',
+        ],
         Resource: '*',
       },
     ],

@@ -28,7 +28,10 @@ export function wildcard(pattern: string, ignoreCase: boolean): RegExp {
   const key = (ignoreCase ? 'i:' : 's:') + pattern
   let re = cache.get(key)
   if (!re) {
-    const src = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')
+    const src = pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')
     re = new RegExp(`^${src}$`, ignoreCase ? 'is' : 's')
     if (cache.size > 10_000) cache.clear()
     cache.set(key, re)
@@ -75,7 +78,8 @@ export function checkPolicy(doc: unknown): string | undefined {
   const st = (doc as PolicyDocument).Statement
   if (st === undefined) return 'policy needs a Statement'
   for (const s of Array.isArray(st) ? st : [st]) {
-    if (s.Effect !== 'Allow' && s.Effect !== 'Deny') return `Effect must be Allow or Deny (got ${String(s.Effect)})`
+    if (s.Effect !== 'Allow' && s.Effect !== 'Deny')
+      return `Effect must be Allow or Deny (got ${String(s.Effect)})`
     if (!s.Action && !s.NotAction) return 'each statement needs Action or NotAction'
     if (!s.Resource && !s.NotResource) return 'each statement needs Resource or NotResource'
   }

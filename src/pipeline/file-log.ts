@@ -171,7 +171,8 @@ export class FileEventLog implements EventLog {
       const seg = this.segments[i]!
       await scanSegment(seg.path, (n, payload) => {
         const seq = seg.first + n
-        if (seq >= from && out.length < max) out.push({ seq, record: JSON.parse(payload.toString()) as CloudTrailRecord })
+        if (seq >= from && out.length < max)
+          out.push({ seq, record: JSON.parse(payload.toString()) as CloudTrailRecord })
         return out.length < max
       })
     }
@@ -226,7 +227,8 @@ async function scanSegment(
       const crc = buf.readUInt32LE(4)
       const payload = buf.subarray(HEADER, HEADER + len)
       if (crc32(payload) !== crc) break
-      if (visit && !visit(count, payload)) return { count: count + 1, validBytes: consumed + HEADER + len }
+      if (visit && !visit(count, payload))
+        return { count: count + 1, validBytes: consumed + HEADER + len }
       count++
       consumed += HEADER + len
       buf = buf.subarray(HEADER + len)

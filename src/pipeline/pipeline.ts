@@ -85,7 +85,8 @@ export class Pipeline {
     const target = this.log.next()
     const deadline = Date.now() + timeoutMs
     while (this.sinks.some((s) => s.checkpoint < target)) {
-      if (Date.now() > deadline) throw new Error('ERR_PIPELINE_DRAIN: sinks did not catch up in time')
+      if (Date.now() > deadline)
+        throw new Error('ERR_PIPELINE_DRAIN: sinks did not catch up in time')
       await new Promise<void>((r) => {
         this.progressWaiters.push(r)
         setTimeout(r, 100)

@@ -7,7 +7,8 @@ export function camelKeys(value: unknown): unknown {
   if (Buffer.isBuffer(value)) return value.toString('base64')
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {}
-    for (const [k, v] of Object.entries(value)) out[k.charAt(0).toLowerCase() + k.slice(1)] = camelKeys(v)
+    for (const [k, v] of Object.entries(value))
+      out[k.charAt(0).toLowerCase() + k.slice(1)] = camelKeys(v)
     return out
   }
   return value

@@ -13,7 +13,10 @@ export interface Target {
  * Parses `X-Amz-Target`. Accepts the short form (`CloudTrail_20131101.ListTrails`) and the long form
  * (`com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.ListTrails`).
  */
-export function parseTarget(header: string | undefined, prefixes: Record<string, string[]>): Target | undefined {
+export function parseTarget(
+  header: string | undefined,
+  prefixes: Record<string, string[]>,
+): Target | undefined {
   if (!header) return undefined
   const dot = header.lastIndexOf('.')
   if (dot < 0) return undefined
@@ -33,7 +36,11 @@ export interface ErrorBody {
 
 export function errorResponse(err: unknown, requestId: string): ErrorBody {
   if (err instanceof ServiceError) {
-    return { status: err.status, code: err.code, body: JSON.stringify({ __type: err.code, message: err.message }) }
+    return {
+      status: err.status,
+      code: err.code,
+      body: JSON.stringify({ __type: err.code, message: err.message }),
+    }
   }
   return {
     status: 500,

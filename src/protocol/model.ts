@@ -22,7 +22,10 @@ export interface Shape {
 
 export interface ServiceModel {
   metadata: { targetPrefix: string; serviceId: string; endpointPrefix: string }
-  operations: Record<string, { name: string; input?: { shape: string }; output?: { shape: string } }>
+  operations: Record<
+    string,
+    { name: string; input?: { shape: string }; output?: { shape: string } }
+  >
   shapes: Record<string, Shape>
 }
 
@@ -37,7 +40,11 @@ const serialization = (msg: string) => new ServiceError('SerializationException'
  * Checks `input` against the operation's input shape and converts wire values to JS values
  * (timestamps in epoch seconds become Date, blobs in base64 become Buffer). Returns a new object.
  */
-export function parseInput(model: ServiceModel, operation: string, input: unknown): Record<string, unknown> {
+export function parseInput(
+  model: ServiceModel,
+  operation: string,
+  input: unknown,
+): Record<string, unknown> {
   const op = model.operations[operation]
   if (!op?.input) return {}
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
@@ -47,7 +54,9 @@ export function parseInput(model: ServiceModel, operation: string, input: unknow
   const out = convert(model, op.input.shape, input, '', errors) as Record<string, unknown>
   if (errors.length > 0) {
     const n = errors.length
-    throw validation(`${n} validation error${n > 1 ? 's' : ''} detected: ${errors.slice(0, 10).join('; ')}`)
+    throw validation(
+      `${n} validation error${n > 1 ? 's' : ''} detected: ${errors.slice(0, 10).join('; ')}`,
+    )
   }
   return out
 }
@@ -56,7 +65,13 @@ function lowerFirst(s: string): string {
   return s.charAt(0).toLowerCase() + s.slice(1)
 }
 
-function convert(model: ServiceModel, shapeName: string, value: unknown, path: string, errors: string[]): unknown {
+function convert(
+  model: ServiceModel,
+  shapeName: string,
+  value: unknown,
+  path: string,
+  errors: string[],
+): unknown {
   const shape = model.shapes[shapeName]
   if (!shape) throw new Error(`unknown shape ${shapeName}`)
   const at = path || 'input'
@@ -71,7 +86,13 @@ function convert(model: ServiceModel, shapeName: string, value: unknown, path: s
       for (const key of Object.keys(obj)) {
         const member = shape.members?.[key]
         if (!member) throw serialization(`Unknown member '${key}' at '${at}'.`)
-        const v = convert(model, member.shape, obj[key], path ? `${path}.${lowerFirst(key)}` : lowerFirst(key), errors)
+        const v = convert(
+          model,
+          member.shape,
+          obj[key],
+          path ? `${path}.${lowerFirst(key)}` : lowerFirst(key),
+          errors,
+        )
         if (v !== undefined) out[key] = v
       }
       for (const req of shape.required ?? []) {
@@ -85,10 +106,13 @@ function convert(model: ServiceModel, shapeName: string, value: unknown, path: s
     case 'list': {
       if (!Array.isArray(value)) throw serialization(`Expected a list at '${at}'.`)
       checkLength(shape, value.length, at, value, errors, 'length')
-      return value.map((v, i) => convert(model, shape.member!.shape, v, `${at}.${i + 1}.member`, errors))
+      return value.map((v, i) =>
+        convert(model, shape.member!.shape, v, `${at}.${i + 1}.member`, errors),
+      )
     }
     case 'map': {
-      if (typeof value !== 'object' || Array.isArray(value)) throw serialization(`Expected a map at '${at}'.`)
+      if (typeof value !== 'object' || Array.isArray(value))
+        throw serialization(`Expected a map at '${at}'.`)
       const out: Record<string, unknown> = {}
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
         out[k] = convert(model, shape.value!.shape, v, `${at}.${k}`, errors)
@@ -122,7 +146,8 @@ function convert(model: ServiceModel, shapeName: string, value: unknown, path: s
     case 'timestamp': {
       let d: Date
       if (typeof value === 'number') d = new Date(value * 1000)
-      else if (typeof value === 'string') d = new Date(/^\d+(\.\d+)?$/.test(value) ? Number(value) * 1000 : value)
+      else if (typeof value === 'string')
+        d = new Date(/^\d+(\.\d+)?$/.test(value) ? Number(value) * 1000 : value)
       else throw serialization(`Expected a timestamp at '${at}'.`)
       if (Number.isNaN(d.getTime())) throw serialization(`Invalid timestamp at '${at}'.`)
       return d

@@ -35,7 +35,11 @@ export const MissingAuthenticationToken = () =>
   new ServiceError('MissingAuthenticationTokenException', 'Missing Authentication Token', 403)
 const incomplete = (msg: string) => new ServiceError('IncompleteSignatureException', msg, 403)
 export const UnrecognizedClient = () =>
-  new ServiceError('UnrecognizedClientException', 'The security token included in the request is invalid.', 403)
+  new ServiceError(
+    'UnrecognizedClientException',
+    'The security token included in the request is invalid.',
+    403,
+  )
 export const InvalidSignature = () =>
   new ServiceError(
     'InvalidSignatureException',
@@ -53,7 +57,9 @@ export function parseAuthorization(req: IncomingSigned): ParsedAuth {
   const auth = header(req.headers, 'authorization')
   if (!auth) throw MissingAuthenticationToken()
   if (!auth.startsWith('AWS4-HMAC-SHA256 ')) {
-    throw incomplete(`Authorization header requires 'AWS4-HMAC-SHA256' algorithm. Authorization=${auth.split(' ')[0]}`)
+    throw incomplete(
+      `Authorization header requires 'AWS4-HMAC-SHA256' algorithm. Authorization=${auth.split(' ')[0]}`,
+    )
   }
   const parts: Record<string, string> = {}
   for (const p of auth.slice('AWS4-HMAC-SHA256 '.length).split(',')) {
@@ -68,7 +74,10 @@ export function parseAuthorization(req: IncomingSigned): ParsedAuth {
     throw incomplete(`Credential should be scoped to a valid region, not '${cred[2] ?? ''}'.`)
   }
   const amzDate = header(req.headers, 'x-amz-date')
-  if (!amzDate) throw incomplete("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
+  if (!amzDate)
+    throw incomplete(
+      "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
+    )
   return {
     accessKeyId: cred[0]!,
     date: cred[1]!,
@@ -87,7 +96,10 @@ function parseAmzDate(s: string): Date | undefined {
 }
 
 function fmt(d: Date): string {
-  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')
+  return d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '')
 }
 
 function parseQuery(q: string): Record<string, string | string[]> {

@@ -11,11 +11,19 @@ export async function readJsonFile<T>(path: string): Promise<T | undefined> {
   }
 }
 
-export async function writeJsonFileAtomic(path: string, value: unknown, mode = 0o644): Promise<void> {
+export async function writeJsonFileAtomic(
+  path: string,
+  value: unknown,
+  mode = 0o644,
+): Promise<void> {
   await writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n', mode)
 }
 
-export async function writeFileAtomic(path: string, data: string | Buffer, mode = 0o644): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: string | Buffer,
+  mode = 0o644,
+): Promise<void> {
   const dir = dirname(path)
   await mkdir(dir, { recursive: true })
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`

@@ -6,6 +6,12 @@ export type Logger = pino.Logger
 export function createLogger(level = process.env['OPENTRAIL_LOG_LEVEL'] ?? 'info'): Logger {
   return pino({
     level,
-    redact: ['secretAccessKey', '*.secretAccessKey', 'headers.authorization', 'password', '*.password'],
+    redact: [
+      'secretAccessKey',
+      '*.secretAccessKey',
+      'headers.authorization',
+      'password',
+      '*.password',
+    ],
   })
 }

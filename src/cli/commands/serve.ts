@@ -8,7 +8,9 @@ export function registerServe(program: Command): void {
   program
     .command('serve')
     .description('Run the OpenTrail server')
-    .option('-p, --port <port>', 'port to listen on (default 7310, env OPENTRAIL_PORT)', (v) => Number(v))
+    .option('-p, --port <port>', 'port to listen on (default 7310, env OPENTRAIL_PORT)', (v) =>
+      Number(v),
+    )
     .option('--host <host>', 'address to listen on (default 127.0.0.1, env OPENTRAIL_HOST)')
     .option('-d, --data-dir <dir>', 'data directory (default ./data, env OPENTRAIL_DATA_DIR)')
     .option('-c, --config <file>', 'config file, YAML or JSON (env OPENTRAIL_CONFIG)')

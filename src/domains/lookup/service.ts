@@ -48,15 +48,20 @@ export class LookupService {
       throw ThrottlingException('Rate exceeded')
     }
     if (req.attributes.length > MAX_ATTRIBUTES) {
-      throw InvalidLookupAttributesException(`At most ${MAX_ATTRIBUTES} lookup attributes can be combined.`)
+      throw InvalidLookupAttributesException(
+        `At most ${MAX_ATTRIBUTES} lookup attributes can be combined.`,
+      )
     }
     const seen = new Set<string>()
     for (const a of req.attributes) {
-      if (seen.has(a.key)) throw InvalidLookupAttributesException(`Lookup attribute ${a.key} is given more than once.`)
+      if (seen.has(a.key))
+        throw InvalidLookupAttributesException(`Lookup attribute ${a.key} is given more than once.`)
       seen.add(a.key)
     }
     if (req.category === 'insight') {
-      const bad = req.attributes.find((a) => !['EventId', 'EventName', 'EventSource'].includes(a.key))
+      const bad = req.attributes.find(
+        (a) => !['EventId', 'EventName', 'EventSource'].includes(a.key),
+      )
       if (bad) {
         throw InvalidLookupAttributesException(
           `Lookup attribute ${bad.key} is not supported for Insights events; use EventId, EventName or EventSource.`,
@@ -65,10 +70,20 @@ export class LookupService {
     }
     const end = req.end ?? req.now
     const start = req.start ?? new Date(req.now.getTime() - this.opts.retentionDays * DAY_MS)
-    if (start.getTime() > end.getTime()) throw InvalidTimeRangeException('Start time must be before end time.')
+    if (start.getTime() > end.getTime())
+      throw InvalidTimeRangeException('Start time must be before end time.')
     const limit = req.maxResults ?? 50
     const fingerprint = createHash('sha256')
-      .update(JSON.stringify([req.accountId, req.region, req.attributes, req.start?.getTime(), req.end?.getTime(), req.category ?? '']))
+      .update(
+        JSON.stringify([
+          req.accountId,
+          req.region,
+          req.attributes,
+          req.start?.getTime(),
+          req.end?.getTime(),
+          req.category ?? '',
+        ]),
+      )
       .digest('base64url')
       .slice(0, 16)
     const after = req.nextToken ? decodeToken(req.nextToken, fingerprint) : undefined
@@ -87,7 +102,9 @@ export class LookupService {
     const last = page[page.length - 1]
     return {
       events,
-      ...(rows.length > limit && last ? { nextToken: encodeToken(last.timeMs, last.seq, fingerprint) } : {}),
+      ...(rows.length > limit && last
+        ? { nextToken: encodeToken(last.timeMs, last.seq, fingerprint) }
+        : {}),
     }
   }
 }
@@ -98,29 +115,46 @@ function encodeToken(timeMs: number, seq: number, fp: string): string {
 
 function decodeToken(token: string, fp: string): { timeMs: number; seq: number } {
   try {
-    const v = JSON.parse(Buffer.from(token, 'base64').toString()) as { t: unknown; s: unknown; f: unknown }
-    if (typeof v.t === 'number' && typeof v.s === 'number' && v.f === fp) return { timeMs: v.t, seq: v.s }
+    const v = JSON.parse(Buffer.from(token, 'base64').toString()) as {
+      t: unknown
+      s: unknown
+      f: unknown
+    }
+    if (typeof v.t === 'number' && typeof v.s === 'number' && v.f === fp)
+      return { timeMs: v.t, seq: v.s }
   } catch {
     // fall through to the AWS error
   }
-  throw InvalidNextTokenException('Invalid NextToken: it is malformed or was issued for different parameters.')
+  throw InvalidNextTokenException(
+    'Invalid NextToken: it is malformed or was issued for different parameters.',
+  )
+}
+
+interface StoredRecord {
+  eventID?: string
+  eventName?: string
+  readOnly?: boolean
+  eventTime?: string
+  eventSource?: string
+  userIdentity?: { type?: string; userName?: string; arn?: string; accessKeyId?: string }
+  resources?: { type?: string; ARN?: string }[]
 }
 
 /** The LookupEvents `Event` shape from a stored CloudTrail record. */
 export function toEvent(body: string): Record<string, unknown> {
-  const r = JSON.parse(body) as Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
-  const u = r['userIdentity'] ?? {}
-  const username = u.userName ?? (u.type === 'Root' ? 'root' : String(u.arn ?? '').split('/').pop())
-  const resources = Array.isArray(r['resources'])
-    ? (r['resources'] as { type?: string; ARN?: string }[]).map((x) => ({ ResourceType: x.type, ResourceName: x.ARN }))
+  const r = JSON.parse(body) as StoredRecord
+  const u = r.userIdentity ?? {}
+  const username = u.userName ?? (u.type === 'Root' ? 'root' : (u.arn ?? '').split('/').pop())
+  const resources = Array.isArray(r.resources)
+    ? r.resources.map((x) => ({ ResourceType: x.type, ResourceName: x.ARN }))
     : []
   return {
-    EventId: r['eventID'],
-    EventName: r['eventName'],
-    ReadOnly: r['readOnly'] === undefined ? undefined : String(r['readOnly']),
+    EventId: r.eventID,
+    EventName: r.eventName,
+    ...(r.readOnly === undefined ? {} : { ReadOnly: String(r.readOnly) }),
     ...(u.accessKeyId ? { AccessKeyId: u.accessKeyId } : {}),
-    EventTime: new Date(r['eventTime'] as string),
-    EventSource: r['eventSource'],
+    EventTime: new Date(r.eventTime ?? 0),
+    EventSource: r.eventSource,
     ...(username ? { Username: username } : {}),
     Resources: resources,
     CloudTrailEvent: body,

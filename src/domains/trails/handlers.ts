@@ -16,14 +16,19 @@ export function toWireTrail(t: Trail): Record<string, unknown> {
     S3BucketName: t.s3BucketName,
     ...(t.s3KeyPrefix !== undefined ? { S3KeyPrefix: t.s3KeyPrefix } : {}),
     ...(t.snsTopicName
-      ? { SnsTopicName: t.snsTopicName, SnsTopicARN: `arn:aws:sns:${t.homeRegion}:${t.accountId}:${t.snsTopicName}` }
+      ? {
+          SnsTopicName: t.snsTopicName,
+          SnsTopicARN: `arn:aws:sns:${t.homeRegion}:${t.accountId}:${t.snsTopicName}`,
+        }
       : {}),
     IncludeGlobalServiceEvents: t.includeGlobalServiceEvents,
     IsMultiRegionTrail: t.isMultiRegionTrail,
     HomeRegion: t.homeRegion,
     TrailARN: trailArn(t),
     LogFileValidationEnabled: t.logFileValidationEnabled,
-    ...(t.cloudWatchLogsLogGroupArn ? { CloudWatchLogsLogGroupArn: t.cloudWatchLogsLogGroupArn } : {}),
+    ...(t.cloudWatchLogsLogGroupArn
+      ? { CloudWatchLogsLogGroupArn: t.cloudWatchLogsLogGroupArn }
+      : {}),
     ...(t.cloudWatchLogsRoleArn ? { CloudWatchLogsRoleArn: t.cloudWatchLogsRoleArn } : {}),
     ...(t.kmsKeyId ? { KmsKeyId: t.kmsKeyId } : {}),
     HasCustomEventSelectors: Boolean(t.eventSelectors?.length || t.advancedEventSelectors?.length),
@@ -57,7 +62,11 @@ function trailResource(key: string, service: TrailService) {
   return {
     resource: (input: Input, ctx: RequestContext) => arnFor(service, input[key], ctx),
     eventResources: (input: Input, ctx: RequestContext) => [
-      { accountId: ctx.accountId, type: 'AWS::CloudTrail::Trail', ARN: arnFor(service, input[key], ctx) },
+      {
+        accountId: ctx.accountId,
+        type: 'AWS::CloudTrail::Trail',
+        ARN: arnFor(service, input[key], ctx),
+      },
     ],
   }
 }
@@ -66,7 +75,8 @@ export function trailOperations(service: TrailService): OperationTable {
   return {
     CreateTrail: {
       readOnly: false,
-      resource: (input, ctx) => `arn:aws:cloudtrail:${ctx.region}:${ctx.accountId}:trail/${str(input['Name']) ?? ''}`,
+      resource: (input, ctx) =>
+        `arn:aws:cloudtrail:${ctx.region}:${ctx.accountId}:trail/${str(input['Name']) ?? ''}`,
       eventResources: (input, ctx) => [
         {
           accountId: ctx.accountId,
@@ -75,10 +85,12 @@ export function trailOperations(service: TrailService): OperationTable {
         },
       ],
       async handle(input, ctx) {
-        const tags = (input['TagsList'] as { Key: string; Value?: string }[] | undefined)?.map((t) => ({
-          key: t.Key,
-          ...(t.Value !== undefined ? { value: t.Value } : {}),
-        }))
+        const tags = (input['TagsList'] as { Key: string; Value?: string }[] | undefined)?.map(
+          (t) => ({
+            key: t.Key,
+            ...(t.Value !== undefined ? { value: t.Value } : {}),
+          }),
+        )
         const t = await service.create(scope(ctx), {
           name: str(input['Name'])!,
           s3BucketName: str(input['S3BucketName'])!,
@@ -148,8 +160,18 @@ export function trailOperations(service: TrailService): OperationTable {
         const t = service.find(scope(ctx), str(input['Name'])!)
         return {
           IsLogging: t.isLogging,
-          ...(t.startLoggingTime ? { StartLoggingTime: new Date(t.startLoggingTime), TimeLoggingStarted: t.startLoggingTime } : {}),
-          ...(t.stopLoggingTime ? { StopLoggingTime: new Date(t.stopLoggingTime), TimeLoggingStopped: t.stopLoggingTime } : {}),
+          ...(t.startLoggingTime
+            ? {
+                StartLoggingTime: new Date(t.startLoggingTime),
+                TimeLoggingStarted: t.startLoggingTime,
+              }
+            : {}),
+          ...(t.stopLoggingTime
+            ? {
+                StopLoggingTime: new Date(t.stopLoggingTime),
+                TimeLoggingStopped: t.stopLoggingTime,
+              }
+            : {}),
         }
       },
     },

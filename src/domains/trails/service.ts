@@ -32,12 +32,15 @@ export interface Scope {
 
 /** AWS's trail name rules; returns the violated rule, or undefined when the name is valid. */
 export function trailNameProblem(name: string): string | undefined {
-  if (name.length < 3 || name.length > 128) return 'Trail name must be between 3 and 128 characters.'
+  if (name.length < 3 || name.length > 128)
+    return 'Trail name must be between 3 and 128 characters.'
   if (!/^[A-Za-z0-9._-]+$/.test(name)) {
     return 'Trail name can only contain ASCII letters, numbers, periods, underscores and dashes.'
   }
-  if (!/^[A-Za-z0-9].*[A-Za-z0-9]$/.test(name)) return 'Trail name must start and end with a letter or number.'
-  if (/[._-]{2}/.test(name)) return 'Trail name cannot have adjacent periods, underscores or dashes.'
+  if (!/^[A-Za-z0-9].*[A-Za-z0-9]$/.test(name))
+    return 'Trail name must start and end with a letter or number.'
+  if (/[._-]{2}/.test(name))
+    return 'Trail name cannot have adjacent periods, underscores or dashes.'
   if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) return 'Trail name cannot be in IP address format.'
   return undefined
 }
@@ -54,7 +57,11 @@ export class TrailService {
   visible(scope: Scope): Trail[] {
     return this.store
       .all()
-      .filter((t) => t.accountId === scope.accountId && (t.homeRegion === scope.region || t.isMultiRegionTrail))
+      .filter(
+        (t) =>
+          t.accountId === scope.accountId &&
+          (t.homeRegion === scope.region || t.isMultiRegionTrail),
+      )
   }
 
   /** All trails of every account (delivery, routing). */
@@ -67,14 +74,18 @@ export class TrailService {
     const m = ARN_RE.exec(nameOrArn)
     let trail: Trail | undefined
     if (m) {
-      trail = this.store.all().find((t) => t.accountId === m[2] && t.homeRegion === m[1] && t.name === m[3])
+      trail = this.store
+        .all()
+        .find((t) => t.accountId === m[2] && t.homeRegion === m[1] && t.name === m[3])
     } else {
       const problem = trailNameProblem(nameOrArn)
       if (problem) throw E.InvalidTrailNameException(problem)
       trail = this.visible(scope).find((t) => t.name === nameOrArn)
     }
     if (!trail) {
-      const arn = m ? nameOrArn : `arn:aws:cloudtrail:${scope.region}:${scope.accountId}:trail/${nameOrArn}`
+      const arn = m
+        ? nameOrArn
+        : `arn:aws:cloudtrail:${scope.region}:${scope.accountId}:trail/${nameOrArn}`
       throw E.TrailNotFoundException(`Unknown trail: ${arn} for the user: ${scope.accountId}`)
     }
     return trail
@@ -104,7 +115,11 @@ export class TrailService {
       )
     }
     const mine = this.store.all().filter((t) => t.accountId === scope.accountId)
-    if (mine.some((t) => t.name === input.name && (t.homeRegion === scope.region || t.isMultiRegionTrail))) {
+    if (
+      mine.some(
+        (t) => t.name === input.name && (t.homeRegion === scope.region || t.isMultiRegionTrail),
+      )
+    ) {
       throw E.TrailAlreadyExistsException(
         `Trail ${input.name} already exists for customer: ${scope.accountId}`,
       )
@@ -125,8 +140,12 @@ export class TrailService {
       includeGlobalServiceEvents: input.includeGlobalServiceEvents ?? true,
       isMultiRegionTrail: input.isMultiRegionTrail ?? false,
       logFileValidationEnabled: input.enableLogFileValidation ?? false,
-      ...(input.cloudWatchLogsLogGroupArn ? { cloudWatchLogsLogGroupArn: input.cloudWatchLogsLogGroupArn } : {}),
-      ...(input.cloudWatchLogsRoleArn ? { cloudWatchLogsRoleArn: input.cloudWatchLogsRoleArn } : {}),
+      ...(input.cloudWatchLogsLogGroupArn
+        ? { cloudWatchLogsLogGroupArn: input.cloudWatchLogsLogGroupArn }
+        : {}),
+      ...(input.cloudWatchLogsRoleArn
+        ? { cloudWatchLogsRoleArn: input.cloudWatchLogsRoleArn }
+        : {}),
       ...(input.kmsKeyId ? { kmsKeyId: input.kmsKeyId } : {}),
       isOrganizationTrail: input.isOrganizationTrail ?? false,
       tags: input.tags ?? [],
@@ -161,7 +180,9 @@ export class TrailService {
 /** S3 bucket naming rules (general purpose buckets). */
 export function validateBucket(name: string): void {
   const ok =
-    /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name) && !/\.\./.test(name) && !/^\d+\.\d+\.\d+\.\d+$/.test(name)
+    /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name) &&
+    !/\.\./.test(name) &&
+    !/^\d+\.\d+\.\d+\.\d+$/.test(name)
   if (!ok) throw E.InvalidS3BucketNameException(`Bucket name is not valid: ${name}`)
 }
 

@@ -4,11 +4,19 @@
  * original record JSON. It is both a HistoryStore (LookupEvents) and a pipeline Sink: a batch and
  * the sink's checkpoint commit in one transaction, so a crash never loses or duplicates a row.
  */
-import { DuckDBInstance, DuckDBTimestampValue, type DuckDBConnection } from '@duckdb/node-api'
+import {
+  DuckDBInstance,
+  DuckDBTimestampValue,
+  LIST,
+  VARCHAR,
+  type DuckDBConnection,
+} from '@duckdb/node-api'
 import { accountOf, type CloudTrailRecord } from '../../events/record.js'
 import type { LogEntry } from '../../pipeline/event-log.js'
 import type { Sink } from '../../pipeline/sink.js'
 import type { HistoryRow, HistoryStore, LookupAttributeKey, LookupQuery } from '../history-port.js'
+
+const STRING_LIST = LIST(VARCHAR)
 
 const COLUMN: Record<LookupAttributeKey, string> = {
   EventId: 'event_id',
@@ -76,7 +84,10 @@ export class DuckDbHistoryStore implements HistoryStore, Sink {
   }
 
   async checkpoint(): Promise<number> {
-    const r = await this.writer.runAndReadAll(`SELECT next_seq FROM sink_checkpoint WHERE name = $1`, [this.name])
+    const r = await this.writer.runAndReadAll(
+      `SELECT next_seq FROM sink_checkpoint WHERE name = $1`,
+      [this.name],
+    )
     const v = r.getRows()[0]?.[0]
     return v === undefined ? 0 : Number(v)
   }
@@ -101,8 +112,14 @@ export class DuckDbHistoryStore implements HistoryStore, Sink {
           app.appendVarchar(r.userIdentity?.accessKeyId ?? '')
           app.appendVarchar(r.readOnly === undefined ? '' : String(r.readOnly))
           const res = r.resources ?? []
-          app.appendList(res.map((x) => x.type ?? ''))
-          app.appendList(res.map((x) => x.ARN ?? ''))
+          app.appendList(
+            res.map((x) => x.type ?? ''),
+            STRING_LIST,
+          )
+          app.appendList(
+            res.map((x) => x.ARN ?? ''),
+            STRING_LIST,
+          )
           app.appendVarchar(JSON.stringify(r))
           app.endRow()
         }
@@ -121,7 +138,13 @@ export class DuckDbHistoryStore implements HistoryStore, Sink {
   }
 
   async lookup(q: LookupQuery): Promise<HistoryRow[]> {
-    const where = ['account = $account', 'region = $region', 'category = $category', 'event_time >= $start', 'event_time <= $end']
+    const where = [
+      'account = $account',
+      'region = $region',
+      'category = $category',
+      'event_time >= $start',
+      'event_time <= $end',
+    ]
     const params: Record<string, string | number | DuckDBTimestampValue> = {
       account: q.accountId,
       region: q.region,
@@ -143,7 +166,9 @@ export class DuckDbHistoryStore implements HistoryStore, Sink {
     const sql = `SELECT seq, epoch_ms(event_time) AS t, body FROM events WHERE ${where.join(' AND ')}
       ORDER BY event_time DESC, seq DESC LIMIT $limit`
     const result = await this.reader.runAndReadAll(sql, params)
-    return result.getRows().map((row) => ({ seq: Number(row[0]), timeMs: Number(row[1]), body: String(row[2]) }))
+    return result
+      .getRows()
+      .map((row) => ({ seq: Number(row[0]), timeMs: Number(row[1]), body: String(row[2]) }))
   }
 
   async expire(before: Date): Promise<number> {
