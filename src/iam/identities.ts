@@ -4,7 +4,14 @@
  * `<data-dir>/iam.json` (mode 0600, atomic writes). Users declared in the config file are merged in
  * at start. Secrets never leave this module except through `secretFor` (used by SigV4 checks) and
  * the credentials file written once at bootstrap.
+ *
+ * The `opentrail user/key create` commands write the same file from another process. A running
+ * server picks their changes up without a restart: a lookup of an unknown access key re-reads the
+ * file when it was replaced (inode, size or mtime changed), checking at most once per second so that
+ * key guessing cannot turn into a stat storm. Mutations re-read a replaced file before changing it.
  */
+import { statSync, readFileSync, type Stats } from 'node:fs'
+import { stat } from 'node:fs/promises'
 import { newAccessKeyId, newAccountId, newSecretAccessKey, newUserId } from '../shared/ids.js'
 import { readJsonFile, writeJsonFileAtomic } from '../shared/json-file.js'
 import { MANAGED_POLICIES } from './managed-policies.js'
@@ -50,19 +57,31 @@ export interface Principal {
   userName?: string
 }
 
+/** The least time between two checks of iam.json for changes made by another process. */
+export const RELOAD_CHECK_INTERVAL_MS = 1000
+
+const EMPTY_STATE = (): IamState => ({ accounts: [], users: [], roles: [] })
+const stampOf = (s: Stats): string => `${s.ino}:${s.size}:${s.mtimeMs}`
+
 export class IdentityStore {
   private byKey = new Map<string, { user: User; key: AccessKey }>()
+  /** What iam.json looked like when last read or written by this process. */
+  private stamp: string | undefined
+  private lastCheck = Number.NEGATIVE_INFINITY
 
   private constructor(
     private readonly file: string,
     private state: IamState,
+    private readonly now: () => number,
   ) {
     this.reindex()
   }
 
-  static async open(file: string): Promise<IdentityStore> {
-    const state = (await readJsonFile<IamState>(file)) ?? { accounts: [], users: [], roles: [] }
-    return new IdentityStore(file, state)
+  static async open(file: string, opts: { now?: () => number } = {}): Promise<IdentityStore> {
+    const state = (await readJsonFile<IamState>(file)) ?? EMPTY_STATE()
+    const store = new IdentityStore(file, state, opts.now ?? Date.now)
+    store.stamp = await stat(file).then(stampOf, () => undefined)
+    return store
   }
 
   private reindex(): void {
@@ -71,9 +90,39 @@ export class IdentityStore {
       for (const key of user.accessKeys) this.byKey.set(key.accessKeyId, { user, key })
   }
 
+  /** Re-reads iam.json if another process replaced it. Returns whether the state changed. */
+  private reloadIfChanged(): boolean {
+    let stamp: string
+    try {
+      stamp = stampOf(statSync(this.file))
+    } catch {
+      return false
+    }
+    if (stamp === this.stamp) return false
+    try {
+      this.state = JSON.parse(readFileSync(this.file, 'utf8')) as IamState
+    } catch {
+      return false // a torn or unreadable file: keep what we have, try again later
+    }
+    this.stamp = stamp
+    this.reindex()
+    return true
+  }
+
+  /** An access key's entry; on a miss, re-reads a replaced iam.json at most once per second. */
+  private find(accessKeyId: string): { user: User; key: AccessKey } | undefined {
+    const found = this.byKey.get(accessKeyId)
+    if (found) return found
+    const now = this.now()
+    if (now - this.lastCheck < RELOAD_CHECK_INTERVAL_MS) return undefined
+    this.lastCheck = now
+    return this.reloadIfChanged() ? this.byKey.get(accessKeyId) : undefined
+  }
+
   private async save(): Promise<void> {
     this.reindex()
     await writeJsonFileAtomic(this.file, this.state, 0o600)
+    this.stamp = await stat(this.file).then(stampOf, () => undefined)
   }
 
   get defaultAccountId(): string | undefined {
@@ -89,6 +138,7 @@ export class IdentityStore {
   }
 
   async ensureAccount(accountId?: string): Promise<string> {
+    this.reloadIfChanged()
     const id = accountId ?? this.state.accounts[0]?.accountId ?? newAccountId()
     if (!/^\d{12}$/.test(id))
       throw new Error(`ERR_IAM_ACCOUNT: account ID must be 12 digits, got '${id}'`)
@@ -104,6 +154,7 @@ export class IdentityStore {
     userName: string,
     policies: (string | PolicyDocument)[],
   ): Promise<User> {
+    this.reloadIfChanged()
     if (!/^[\w+=,.@-]{1,64}$/.test(userName))
       throw new Error(`ERR_IAM_USER_NAME: invalid user name '${userName}'`)
     if (this.getUser(accountId, userName))
@@ -132,6 +183,7 @@ export class IdentityStore {
     userName: string,
     policies: (string | PolicyDocument)[],
   ): Promise<User> {
+    this.reloadIfChanged()
     const existing = this.getUser(accountId, userName)
     if (!existing) return this.createUser(accountId, userName, policies)
     existing.policies = policies
@@ -144,6 +196,7 @@ export class IdentityStore {
     userName: string,
     given?: { accessKeyId: string; secretAccessKey: string },
   ): Promise<AccessKey> {
+    this.reloadIfChanged()
     const user = this.getUser(accountId, userName)
     if (!user) throw new Error(`ERR_IAM_NO_USER: no user '${userName}' in account ${accountId}`)
     if (given && this.byKey.has(given.accessKeyId)) {
@@ -168,6 +221,7 @@ export class IdentityStore {
   }
 
   async setKeyStatus(accessKeyId: string, status: 'Active' | 'Inactive'): Promise<void> {
+    this.reloadIfChanged()
     const found = this.byKey.get(accessKeyId)
     if (!found) throw new Error(`ERR_IAM_NO_KEY: no access key ${accessKeyId}`)
     found.key.status = status
@@ -180,6 +234,7 @@ export class IdentityStore {
     roleId: string,
     policies: (string | PolicyDocument)[],
   ): Promise<void> {
+    this.reloadIfChanged()
     const existing = this.state.roles.find(
       (r) => r.accountId === accountId && r.roleName === roleName,
     )
@@ -190,12 +245,12 @@ export class IdentityStore {
 
   /** The secret for an active key, or undefined when the key is unknown or inactive. */
   secretFor(accessKeyId: string): string | undefined {
-    const found = this.byKey.get(accessKeyId)
+    const found = this.find(accessKeyId)
     return found && found.key.status === 'Active' ? found.key.secretAccessKey : undefined
   }
 
   principalFor(accessKeyId: string): Principal | undefined {
-    const found = this.byKey.get(accessKeyId)
+    const found = this.find(accessKeyId)
     if (!found) return undefined
     const { user } = found
     return {
@@ -209,7 +264,7 @@ export class IdentityStore {
   }
 
   policiesFor(accessKeyId: string): PolicyDocument[] {
-    const found = this.byKey.get(accessKeyId)
+    const found = this.find(accessKeyId)
     if (!found) return []
     return found.user.policies
       .map((p) => (typeof p === 'string' ? MANAGED_POLICIES[p]! : p))
