@@ -77,11 +77,22 @@ export function checkPolicy(doc: unknown): string | undefined {
   if (!doc || typeof doc !== 'object') return 'policy must be an object'
   const st = (doc as PolicyDocument).Statement
   if (st === undefined) return 'policy needs a Statement'
-  for (const s of Array.isArray(st) ? st : [st]) {
-    if (s.Effect !== 'Allow' && s.Effect !== 'Deny')
-      return `Effect must be Allow or Deny (got ${String(s.Effect)})`
-    if (!s.Action && !s.NotAction) return 'each statement needs Action or NotAction'
-    if (!s.Resource && !s.NotResource) return 'each statement needs Resource or NotResource'
+  for (const s of (Array.isArray(st) ? st : [st]) as unknown[]) {
+    if (!s || typeof s !== 'object' || Array.isArray(s)) return 'each statement must be an object'
+    const { Effect, Action, NotAction, Resource, NotResource } = s as Statement
+    if (Effect !== 'Allow' && Effect !== 'Deny')
+      return `Effect must be Allow or Deny (got ${String(Effect)})`
+    if (!Action && !NotAction) return 'each statement needs Action or NotAction'
+    if (Action && NotAction) return 'a statement takes Action or NotAction, not both'
+    if (!Resource && !NotResource) return 'each statement needs Resource or NotResource'
+    if (Resource && NotResource) return 'a statement takes Resource or NotResource, not both'
+    for (const [name, v] of Object.entries({ Action, NotAction, Resource, NotResource })) {
+      if (v !== undefined && !isPatternList(v))
+        return `${name} must be a string or a list of strings`
+    }
   }
   return undefined
 }
+
+const isPatternList = (v: unknown): boolean =>
+  typeof v === 'string' || (Array.isArray(v) && v.every((x) => typeof x === 'string'))
