@@ -39,6 +39,8 @@ export class FileEventLog implements EventLog {
   private fh!: FileHandle
   private segBytes = 0
   private closed = false
+  /** Set when a failed write could not be undone: appending on would ack records after junk. */
+  private failed: Error | undefined
 
   private constructor(private readonly dir: string) {}
 
@@ -74,6 +76,7 @@ export class FileEventLog implements EventLog {
 
   append(records: CloudTrailRecord[]): Promise<number> {
     if (this.closed) return Promise.reject(new Error('ERR_LOG_CLOSED: the event log is closed'))
+    if (this.failed) return Promise.reject(this.failed)
     if (records.length === 0) return Promise.resolve(this.nextSeq)
     return new Promise((resolve, reject) => {
       this.queue.push({ records, resolve, reject })
@@ -106,6 +109,15 @@ export class FileEventLog implements EventLog {
           this.segBytes += bytes
         } catch (err) {
           for (const p of batch) p.reject(err)
+          // Cut what the failed write may have left, or the next acked records would follow junk
+          // that recovery stops at.
+          try {
+            await this.fh.truncate(this.segBytes)
+          } catch (cause) {
+            this.failed = new Error('ERR_LOG_FAILED: a failed write could not be undone', { cause })
+            for (const p of this.queue) p.reject(this.failed)
+            this.queue = []
+          }
           continue
         }
         for (const p of batch) {
@@ -226,7 +238,8 @@ async function scanSegment(
       const len = buf.readUInt32LE(0)
       const crc = buf.readUInt32LE(4)
       const payload = buf.subarray(HEADER, HEADER + len)
-      if (crc32(payload) !== crc) break
+      // A record is never empty; a zero length is a zero-filled tail (crc32 of nothing is 0).
+      if (len === 0 || crc32(payload) !== crc) break
       if (visit && !visit(count, payload))
         return { count: count + 1, validBytes: consumed + HEADER + len }
       count++
