@@ -14,7 +14,12 @@ import { camelKeys } from '../protocol/case.js'
 import { errorResponse, parseTarget } from '../protocol/json-protocol.js'
 import { parseInput, serializeOutput, type ServiceModel } from '../protocol/model.js'
 import type { OperationTable, RequestContext } from '../protocol/operation.js'
-import { parseAuthorization, UnrecognizedClient, verifySignature } from '../protocol/sigv4.js'
+import {
+  parseAuthorization,
+  UnrecognizedClient,
+  verifySignature,
+  WrongService,
+} from '../protocol/sigv4.js'
 import type { Clock } from '../shared/clock.js'
 import {
   SerializationException,
@@ -110,6 +115,7 @@ export class ApiHandler {
       })
       claimedKey = auth.accessKeyId
       region = auth.region || region
+      if (binding && auth.service !== binding.signingName) throw WrongService(binding.signingName)
       const secret = this.deps.identities.secretFor(auth.accessKeyId)
       if (!secret) throw UnrecognizedClient()
       await verifySignature(

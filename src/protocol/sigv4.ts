@@ -47,6 +47,14 @@ export const InvalidSignature = () =>
     403,
   )
 
+/** A signature scoped to another service (one signed for s3, say) is not valid here. */
+export const WrongService = (service: string) =>
+  new ServiceError(
+    'InvalidSignatureException',
+    `Credential should be scoped to correct service: '${service}'. `,
+    403,
+  )
+
 function header(h: IncomingSigned['headers'], name: string): string | undefined {
   const v = h[name]
   return Array.isArray(v) ? v.join(',') : v

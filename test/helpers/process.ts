@@ -1,0 +1,64 @@
+/**
+ * Test helper: runs `opentrail serve` as a child process (port 0: the URL is read from stdout),
+ * keeping everything it prints, so tests can kill it or inspect its log output.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+const BIN = fileURLToPath(new URL('../../bin/opentrail.js', import.meta.url))
+
+export interface ServerProcess {
+  child: ChildProcess
+  url: string
+  /** Everything written to stdout and stderr so far. */
+  output(): string
+  /** Resolves with the exit code or signal once the process has ended. */
+  exited: Promise<number | NodeJS.Signals | null>
+  kill(signal?: NodeJS.Signals): Promise<number | NodeJS.Signals | null>
+}
+
+export async function spawnServer(
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 30_000,
+): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()))
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()))
+  const exited = new Promise<number | NodeJS.Signals | null>((resolve) =>
+    child.once('exit', (code, signal) => resolve(signal ?? code)),
+  )
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`server did not start within ${timeoutMs} ms:\n${out}`))
+    }, timeoutMs)
+    const check = () => {
+      const m = /OpenTrail listening on (http:\/\/\S+)/.exec(out)
+      if (m) {
+        clearTimeout(timer)
+        child.stdout.off('data', check)
+        resolve(m[1]!)
+      }
+    }
+    child.stdout.on('data', check)
+    void exited.then((code) => {
+      clearTimeout(timer)
+      reject(new Error(`server exited (${String(code)}) before listening:\n${out}`))
+    })
+  })
+  return {
+    child,
+    url,
+    output: () => out,
+    exited,
+    async kill(signal: NodeJS.Signals = 'SIGKILL') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+      return exited
+    },
+  }
+}
