@@ -1,53 +1,32 @@
 /**
  * @module domains/trails/handlers
- * Wire names (PascalCase) ↔ the trail service. The only file of this domain that knows AWS shapes.
+ * The trail operations for the protocol layer: wire names (via wire.ts) ↔ the trail service, each
+ * operation's IAM resource (the trail ARN), read-only flag and CloudTrail record resources.
  */
-import type { Input, OperationTable, RequestContext } from '../../protocol/operation.js'
-import { trailArn, type Trail } from './model.js'
-import type { TrailService } from './service.js'
+import type { EventResource } from '../../events/record.js'
+import type { Input, Operation, OperationTable, RequestContext } from '../../protocol/operation.js'
+import { enabledInsights, insightTarget } from './insights.js'
+import { trailArn } from './model.js'
+import { addTags, listTags, removeResourceTags } from './resource-tags.js'
+import type { Scope, TrailService } from './service.js'
+import {
+  bool,
+  fromWireAdvancedSelectors,
+  fromWireEventSelectors,
+  fromWireInsightSelectors,
+  fromWireTags,
+  str,
+  toWireEventSelectors,
+  toWireInsightSelectors,
+  toWireResourceTags,
+  toWireTrail,
+  toWireTrailInfo,
+  toWireTrailResponse,
+} from './wire.js'
 
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined)
-const bool = (v: unknown): boolean | undefined => (typeof v === 'boolean' ? v : undefined)
+const scope = (ctx: RequestContext): Scope => ({ accountId: ctx.accountId, region: ctx.region })
 
-/** The wire `Trail` shape. */
-export function toWireTrail(t: Trail): Record<string, unknown> {
-  return {
-    Name: t.name,
-    S3BucketName: t.s3BucketName,
-    ...(t.s3KeyPrefix !== undefined ? { S3KeyPrefix: t.s3KeyPrefix } : {}),
-    ...(t.snsTopicName
-      ? {
-          SnsTopicName: t.snsTopicName,
-          SnsTopicARN: `arn:aws:sns:${t.homeRegion}:${t.accountId}:${t.snsTopicName}`,
-        }
-      : {}),
-    IncludeGlobalServiceEvents: t.includeGlobalServiceEvents,
-    IsMultiRegionTrail: t.isMultiRegionTrail,
-    HomeRegion: t.homeRegion,
-    TrailARN: trailArn(t),
-    LogFileValidationEnabled: t.logFileValidationEnabled,
-    ...(t.cloudWatchLogsLogGroupArn
-      ? { CloudWatchLogsLogGroupArn: t.cloudWatchLogsLogGroupArn }
-      : {}),
-    ...(t.cloudWatchLogsRoleArn ? { CloudWatchLogsRoleArn: t.cloudWatchLogsRoleArn } : {}),
-    ...(t.kmsKeyId ? { KmsKeyId: t.kmsKeyId } : {}),
-    HasCustomEventSelectors: Boolean(t.eventSelectors?.length || t.advancedEventSelectors?.length),
-    HasInsightSelectors: Boolean(t.insightSelectors?.length),
-    IsOrganizationTrail: t.isOrganizationTrail,
-  }
-}
-
-/** The CreateTrail/UpdateTrail response shape (Trail less the selector flags). */
-function toWireTrailResponse(t: Trail): Record<string, unknown> {
-  const w = toWireTrail(t)
-  delete w['HasCustomEventSelectors']
-  delete w['HasInsightSelectors']
-  delete w['HomeRegion']
-  return w
-}
-
-const scope = (ctx: RequestContext) => ({ accountId: ctx.accountId, region: ctx.region })
-
+/** The ARN of the trail a name or ARN refers to (for IAM and the record), resolved when it exists. */
 function arnFor(service: TrailService, nameOrArn: unknown, ctx: RequestContext): string {
   const v = str(nameOrArn) ?? ''
   if (v.startsWith('arn:')) return v
@@ -58,106 +37,126 @@ function arnFor(service: TrailService, nameOrArn: unknown, ctx: RequestContext):
   }
 }
 
-function trailResource(key: string, service: TrailService) {
+const trailResources = (ctx: RequestContext, arns: string[]): EventResource[] =>
+  arns.map((ARN) => ({ accountId: ctx.accountId, type: 'AWS::CloudTrail::Trail', ARN }))
+
+/** IAM resource and record resources of an operation on the trail named by `key`. */
+function onTrail(key: string, service: TrailService) {
   return {
     resource: (input: Input, ctx: RequestContext) => arnFor(service, input[key], ctx),
-    eventResources: (input: Input, ctx: RequestContext) => [
-      {
-        accountId: ctx.accountId,
-        type: 'AWS::CloudTrail::Trail',
-        ARN: arnFor(service, input[key], ctx),
-      },
-    ],
+    eventResources: (input: Input, ctx: RequestContext) =>
+      input[key] === undefined ? [] : trailResources(ctx, [arnFor(service, input[key], ctx)]),
   }
 }
 
+/** The same for operations whose resource is given as an ARN (AddTags, RemoveTags). */
+const onResourceId = {
+  resource: (input: Input) => str(input['ResourceId']) ?? '*',
+  eventResources: (input: Input, ctx: RequestContext) =>
+    trailResources(ctx, [str(input['ResourceId']) ?? '']),
+}
+
 export function trailOperations(service: TrailService): OperationTable {
-  return {
+  const name = (input: Input) => str(input['Name'])!
+  const ops: Record<string, Operation> = {
     CreateTrail: {
       readOnly: false,
       resource: (input, ctx) =>
-        `arn:aws:cloudtrail:${ctx.region}:${ctx.accountId}:trail/${str(input['Name']) ?? ''}`,
-      eventResources: (input, ctx) => [
-        {
-          accountId: ctx.accountId,
-          type: 'AWS::CloudTrail::Trail',
-          ARN: `arn:aws:cloudtrail:${ctx.region}:${ctx.accountId}:trail/${str(input['Name']) ?? ''}`,
-        },
-      ],
+        `arn:aws:cloudtrail:${ctx.region}:${ctx.accountId}:trail/${name(input)}`,
+      eventResources: (input, ctx) =>
+        trailResources(ctx, [
+          `arn:aws:cloudtrail:${ctx.region}:${ctx.accountId}:trail/${name(input)}`,
+        ]),
       async handle(input, ctx) {
-        const tags = (input['TagsList'] as { Key: string; Value?: string }[] | undefined)?.map(
-          (t) => ({
-            key: t.Key,
-            ...(t.Value !== undefined ? { value: t.Value } : {}),
-          }),
-        )
         const t = await service.create(scope(ctx), {
-          name: str(input['Name'])!,
+          name: name(input),
           s3BucketName: str(input['S3BucketName'])!,
-          s3KeyPrefix: str(input['S3KeyPrefix']),
-          snsTopicName: str(input['SnsTopicName']),
-          includeGlobalServiceEvents: bool(input['IncludeGlobalServiceEvents']),
-          isMultiRegionTrail: bool(input['IsMultiRegionTrail']),
-          enableLogFileValidation: bool(input['EnableLogFileValidation']),
-          cloudWatchLogsLogGroupArn: str(input['CloudWatchLogsLogGroupArn']),
-          cloudWatchLogsRoleArn: str(input['CloudWatchLogsRoleArn']),
-          kmsKeyId: str(input['KmsKeyId']),
-          isOrganizationTrail: bool(input['IsOrganizationTrail']),
-          tags,
+          ...settingsOf(input),
+          tags: fromWireTags(input['TagsList']),
+        })
+        return toWireTrailResponse(t)
+      },
+    },
+    UpdateTrail: {
+      readOnly: false,
+      ...onTrail('Name', service),
+      async handle(input, ctx) {
+        const t = await service.update(scope(ctx), {
+          name: name(input),
+          ...(input['S3BucketName'] !== undefined
+            ? { s3BucketName: str(input['S3BucketName'])! }
+            : {}),
+          ...settingsOf(input),
         })
         return toWireTrailResponse(t)
       },
     },
     GetTrail: {
       readOnly: true,
-      ...trailResource('Name', service),
+      ...onTrail('Name', service),
       async handle(input, ctx) {
-        return { Trail: toWireTrail(service.find(scope(ctx), str(input['Name'])!)) }
+        return { Trail: toWireTrail(service.find(scope(ctx), name(input))) }
       },
     },
     DescribeTrails: {
       readOnly: true,
       resource: () => '*',
+      eventResources: (input, ctx) => {
+        const names = (input['trailNameList'] as string[] | undefined) ?? []
+        return trailResources(
+          ctx,
+          names.map((n) => arnFor(service, n, ctx)),
+        )
+      },
       async handle(input, ctx) {
-        const names = input['trailNameList'] as string[] | undefined
-        const includeShadow = bool(input['includeShadowTrails']) ?? true
-        let trails = service.visible(scope(ctx))
-        if (!includeShadow) trails = trails.filter((t) => t.homeRegion === ctx.region)
-        if (names && names.length > 0) {
-          trails = trails.filter((t) => names.includes(t.name) || names.includes(trailArn(t)))
-        }
+        const trails = service.describe(
+          scope(ctx),
+          input['trailNameList'] as string[] | undefined,
+          bool(input['includeShadowTrails']) ?? true,
+        )
         return { trailList: trails.map(toWireTrail) }
+      },
+    },
+    ListTrails: {
+      readOnly: true,
+      resource: () => '*',
+      async handle(input, ctx) {
+        const page = service.list(scope(ctx), str(input['NextToken']))
+        return {
+          Trails: page.trails.map(toWireTrailInfo),
+          ...(page.nextToken ? { NextToken: page.nextToken } : {}),
+        }
       },
     },
     DeleteTrail: {
       readOnly: false,
-      ...trailResource('Name', service),
+      ...onTrail('Name', service),
       async handle(input, ctx) {
-        await service.remove(scope(ctx), str(input['Name'])!)
+        await service.remove(scope(ctx), name(input))
         return {}
       },
     },
     StartLogging: {
       readOnly: false,
-      ...trailResource('Name', service),
+      ...onTrail('Name', service),
       async handle(input, ctx) {
-        await service.setLogging(scope(ctx), str(input['Name'])!, true)
+        await service.setLogging(scope(ctx), name(input), true)
         return {}
       },
     },
     StopLogging: {
       readOnly: false,
-      ...trailResource('Name', service),
+      ...onTrail('Name', service),
       async handle(input, ctx) {
-        await service.setLogging(scope(ctx), str(input['Name'])!, false)
+        await service.setLogging(scope(ctx), name(input), false)
         return {}
       },
     },
     GetTrailStatus: {
       readOnly: true,
-      ...trailResource('Name', service),
+      ...onTrail('Name', service),
       async handle(input, ctx) {
-        const t = service.find(scope(ctx), str(input['Name'])!)
+        const t = service.find(scope(ctx), name(input))
         return {
           IsLogging: t.isLogging,
           ...(t.startLoggingTime
@@ -175,5 +174,139 @@ export function trailOperations(service: TrailService): OperationTable {
         }
       },
     },
+    AddTags: {
+      readOnly: false,
+      ...onResourceId,
+      async handle(input, ctx) {
+        await addTags(
+          service,
+          scope(ctx),
+          str(input['ResourceId'])!,
+          fromWireTags(input['TagsList']),
+        )
+        return {}
+      },
+    },
+    RemoveTags: {
+      readOnly: false,
+      ...onResourceId,
+      async handle(input, ctx) {
+        await removeResourceTags(
+          service,
+          scope(ctx),
+          str(input['ResourceId'])!,
+          fromWireTags(input['TagsList']),
+        )
+        return {}
+      },
+    },
+    ListTags: {
+      readOnly: true,
+      resource: () => '*',
+      eventResources: (input, ctx) =>
+        trailResources(ctx, (input['ResourceIdList'] as string[] | undefined) ?? []),
+      async handle(input, ctx) {
+        const page = listTags(
+          service,
+          scope(ctx),
+          (input['ResourceIdList'] as string[] | undefined) ?? [],
+          str(input['NextToken']),
+        )
+        return {
+          ResourceTagList: page.resources.map(toWireResourceTags),
+          ...(page.nextToken ? { NextToken: page.nextToken } : {}),
+        }
+      },
+    },
+    PutEventSelectors: {
+      readOnly: false,
+      ...onTrail('TrailName', service),
+      async handle(input, ctx) {
+        const basic = fromWireEventSelectors(input['EventSelectors'])
+        const advanced = fromWireAdvancedSelectors(input['AdvancedEventSelectors'])
+        const t = await service.putEventSelectors(scope(ctx), str(input['TrailName'])!, {
+          ...(basic ? { basic } : {}),
+          ...(advanced ? { advanced } : {}),
+        })
+        return { TrailARN: trailArn(t), ...toWireEventSelectors(t.eventSelectors) }
+      },
+    },
+    GetEventSelectors: {
+      readOnly: true,
+      ...onTrail('TrailName', service),
+      async handle(input, ctx) {
+        const t = service.find(scope(ctx), str(input['TrailName'])!)
+        return { TrailARN: trailArn(t), ...toWireEventSelectors(t.eventSelectors) }
+      },
+    },
+    PutInsightSelectors: {
+      readOnly: false,
+      ...insightResources(service),
+      async handle(input, ctx) {
+        const target = insightTarget(insightRefs(input), 'put')
+        const t = await service.putInsightSelectors(
+          scope(ctx),
+          target,
+          fromWireInsightSelectors(input['InsightSelectors']),
+        )
+        return {
+          TrailARN: trailArn(t),
+          InsightSelectors: toWireInsightSelectors(t.insightSelectors),
+        }
+      },
+    },
+    GetInsightSelectors: {
+      readOnly: true,
+      ...insightResources(service),
+      async handle(input, ctx) {
+        const t = service.find(scope(ctx), insightTarget(insightRefs(input), 'get'))
+        return {
+          TrailARN: trailArn(t),
+          InsightSelectors: toWireInsightSelectors(
+            enabledInsights(t.insightSelectors, trailArn(t)),
+          ),
+        }
+      },
+    },
+  }
+  return ops
+}
+
+function settingsOf(input: Input) {
+  const s = (k: string) => (input[k] !== undefined ? str(input[k]) : undefined)
+  const b = (k: string) => bool(input[k])
+  const entries = {
+    s3KeyPrefix: s('S3KeyPrefix'),
+    snsTopicName: s('SnsTopicName'),
+    includeGlobalServiceEvents: b('IncludeGlobalServiceEvents'),
+    isMultiRegionTrail: b('IsMultiRegionTrail'),
+    enableLogFileValidation: b('EnableLogFileValidation'),
+    cloudWatchLogsLogGroupArn: s('CloudWatchLogsLogGroupArn'),
+    cloudWatchLogsRoleArn: s('CloudWatchLogsRoleArn'),
+    kmsKeyId: s('KmsKeyId'),
+    isOrganizationTrail: b('IsOrganizationTrail'),
+  }
+  return Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined))
+}
+
+const insightRefs = (input: Input) => {
+  const refs: { trailName?: string; eventDataStore?: string; insightsDestination?: string } = {}
+  const trailName = str(input['TrailName'])
+  const eventDataStore = str(input['EventDataStore'])
+  const insightsDestination = str(input['InsightsDestination'])
+  if (trailName !== undefined) refs.trailName = trailName
+  if (eventDataStore !== undefined) refs.eventDataStore = eventDataStore
+  if (insightsDestination !== undefined) refs.insightsDestination = insightsDestination
+  return refs
+}
+
+function insightResources(service: TrailService) {
+  const trail = onTrail('TrailName', service)
+  return {
+    resource: (input: Input, ctx: RequestContext) =>
+      input['TrailName'] !== undefined
+        ? trail.resource(input, ctx)
+        : (str(input['EventDataStore']) ?? '*'),
+    eventResources: trail.eventResources,
   }
 }

@@ -1,59 +1,73 @@
 /**
  * @module domains/trails/service
- * Trail control plane: AWS's naming rules, the 5-trails-per-region quota, home regions and shadow
- * trails of multi-region trails, logging state.
+ * Trail control plane: trails and their home regions, shadow trails of multi-region trails, the
+ * 5-trails-per-region quota, logging state, tags, event selectors and Insights selectors. Writes are
+ * serialized, so that checks (names, quotas) and the write that depends on them are atomic.
  */
 import type { Clock } from '../../shared/clock.js'
+import { InvalidNextTokenException } from '../../shared/errors.js'
 import * as E from './errors.js'
-import { trailArn, type Trail } from './model.js'
+import { normalizeInsightSelectors, type InsightSelectorInput } from './insights.js'
+import {
+  defaultEventSelectors,
+  trailArn,
+  type AdvancedEventSelector,
+  type EventSelectorConfig,
+  type InsightSelector,
+  type Tag,
+  type Trail,
+} from './model.js'
+import { decodeToken, encodeToken, fingerprint } from './pagination.js'
+import {
+  normalizeAdvancedSelectors,
+  normalizeBasicSelectors,
+  type BasicEventSelectorInput,
+} from './selector-rules.js'
+import { applySettings, type TrailSettings } from './settings.js'
 import type { TrailStore } from './store.js'
+import { initialTags } from './tags.js'
+import { parseTrailRef, validateTrailName } from './validation.js'
 
 export const MAX_TRAILS_PER_REGION = 5
-
-export interface CreateTrailInput {
-  name: string
-  s3BucketName: string
-  s3KeyPrefix?: string
-  snsTopicName?: string
-  includeGlobalServiceEvents?: boolean
-  isMultiRegionTrail?: boolean
-  enableLogFileValidation?: boolean
-  cloudWatchLogsLogGroupArn?: string
-  cloudWatchLogsRoleArn?: string
-  kmsKeyId?: string
-  isOrganizationTrail?: boolean
-  tags?: { key: string; value?: string }[]
-}
 
 export interface Scope {
   accountId: string
   region: string
 }
 
-/** AWS's trail name rules; returns the violated rule, or undefined when the name is valid. */
-export function trailNameProblem(name: string): string | undefined {
-  if (name.length < 3 || name.length > 128)
-    return 'Trail name must be between 3 and 128 characters.'
-  if (!/^[A-Za-z0-9._-]+$/.test(name)) {
-    return 'Trail name can only contain ASCII letters, numbers, periods, underscores and dashes.'
-  }
-  if (!/^[A-Za-z0-9].*[A-Za-z0-9]$/.test(name))
-    return 'Trail name must start and end with a letter or number.'
-  if (/[._-]{2}/.test(name))
-    return 'Trail name cannot have adjacent periods, underscores or dashes.'
-  if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) return 'Trail name cannot be in IP address format.'
-  return undefined
+export interface CreateTrailInput extends TrailSettings {
+  name: string
+  s3BucketName: string
+  tags?: Tag[]
 }
 
-const ARN_RE = /^arn:aws[\w-]*:cloudtrail:([\w-]+):(\d{12}):trail\/(.+)$/
+export interface UpdateTrailInput extends TrailSettings {
+  name: string
+}
+
+export interface TrailServiceOptions {
+  /** Trails per ListTrails page. */
+  listTrailsPageSize?: number
+}
 
 export class TrailService {
+  private tail: Promise<unknown> = Promise.resolve()
+  private readonly pageSize: number
+
   constructor(
     private readonly store: TrailStore,
     private readonly clock: Clock,
-  ) {}
+    options: TrailServiceOptions = {},
+  ) {
+    this.pageSize = options.listTrailsPageSize ?? 20
+  }
 
-  /** Trails visible from a region: those homed there and the shadows of multi-region trails. */
+  /** All trails of every account (delivery, routing). */
+  all(): Trail[] {
+    return this.store.all()
+  }
+
+  /** Trails of the account visible from a region: those homed there and multi-region trails. */
   visible(scope: Scope): Trail[] {
     return this.store
       .all()
@@ -64,126 +78,232 @@ export class TrailService {
       )
   }
 
-  /** All trails of every account (delivery, routing). */
-  all(): Trail[] {
-    return this.store.all()
-  }
-
-  /** Finds a trail by name (home region or shadow) or by ARN. */
+  /**
+   * Finds a trail by name (among the trails visible from the region) or by ARN (any region of the
+   * caller's account).
+   */
   find(scope: Scope, nameOrArn: string): Trail {
-    const m = ARN_RE.exec(nameOrArn)
-    let trail: Trail | undefined
-    if (m) {
-      trail = this.store
-        .all()
-        .find((t) => t.accountId === m[2] && t.homeRegion === m[1] && t.name === m[3])
-    } else {
-      const problem = trailNameProblem(nameOrArn)
-      if (problem) throw E.InvalidTrailNameException(problem)
-      trail = this.visible(scope).find((t) => t.name === nameOrArn)
-    }
+    const arn = parseTrailRef(nameOrArn)
+    const trail = arn
+      ? this.store
+          .all()
+          .find(
+            (t) =>
+              t.accountId === scope.accountId &&
+              arn.accountId === scope.accountId &&
+              t.homeRegion === arn.region &&
+              t.name === arn.name,
+          )
+      : this.visible(scope).find((t) => t.name === nameOrArn)
     if (!trail) {
-      const arn = m
+      const shown = arn
         ? nameOrArn
-        : `arn:aws:cloudtrail:${scope.region}:${scope.accountId}:trail/${nameOrArn}`
-      throw E.TrailNotFoundException(`Unknown trail: ${arn} for the user: ${scope.accountId}`)
+        : trailArn({ ...scope, homeRegion: scope.region, name: nameOrArn })
+      throw E.TrailNotFoundException(`Unknown trail: ${shown} for the user: ${scope.accountId}`)
     }
     return trail
   }
 
-  /** Finds a trail that may be changed from this region (its home region). */
+  /** Finds a trail that may be changed from this region: only from its home region. */
   findForWrite(scope: Scope, nameOrArn: string): Trail {
     const t = this.find(scope, nameOrArn)
     if (t.homeRegion !== scope.region) {
       throw E.InvalidHomeRegionException(
-        `This operation must be called from the trail's home region, ${t.homeRegion}.`,
+        `The trail ${trailArn(t)} can only be changed from its home region ${t.homeRegion}; this request was made in ${scope.region}.`,
       )
     }
     return t
   }
 
+  /** DescribeTrails: names match trails homed in the region, ARNs any trail of the account. */
+  describe(scope: Scope, names: string[] | undefined, includeShadowTrails: boolean): Trail[] {
+    let trails = this.visible(scope)
+    if (!includeShadowTrails) trails = trails.filter((t) => t.homeRegion === scope.region)
+    if (!names || names.length === 0) return trails
+    const out: Trail[] = []
+    for (const ref of names) {
+      const arn = parseTrailRef(ref)
+      const found = arn
+        ? this.store
+            .all()
+            .find(
+              (t) =>
+                t.accountId === scope.accountId &&
+                arn.accountId === scope.accountId &&
+                t.homeRegion === arn.region &&
+                t.name === arn.name,
+            )
+        : trails.find((t) => t.name === ref && t.homeRegion === scope.region)
+      if (found && !out.includes(found)) out.push(found)
+    }
+    return out
+  }
+
+  /** ListTrails: every trail of the account, in all regions, ordered by ARN, paginated. */
+  list(scope: Scope, nextToken?: string): { trails: Trail[]; nextToken?: string } {
+    const all = this.store
+      .all()
+      .filter((t) => t.accountId === scope.accountId)
+      .sort((a, b) => (trailArn(a) < trailArn(b) ? -1 : 1))
+    const fp = fingerprint([scope.accountId])
+    let start = 0
+    if (nextToken !== undefined) {
+      const after = decodeToken(nextToken, 'ListTrails', fp)
+      if (typeof after !== 'string') {
+        throw InvalidNextTokenException('The NextToken is not valid for this request.')
+      }
+      start = all.findIndex((t) => trailArn(t) > after)
+      if (start < 0) start = all.length
+    }
+    const page = all.slice(start, start + this.pageSize)
+    const more = start + this.pageSize < all.length
+    return {
+      trails: page,
+      ...(more ? { nextToken: encodeToken('ListTrails', fp, trailArn(page.at(-1)!)) } : {}),
+    }
+  }
+
   async create(scope: Scope, input: CreateTrailInput): Promise<Trail> {
-    const problem = trailNameProblem(input.name)
-    if (problem) throw E.InvalidTrailNameException(problem)
-    validateBucket(input.s3BucketName)
-    if (input.s3KeyPrefix !== undefined && input.s3KeyPrefix.length > 200) {
-      throw E.InvalidS3PrefixException('The S3 key prefix must be at most 200 characters.')
-    }
-    if (input.isMultiRegionTrail && input.includeGlobalServiceEvents === false) {
-      throw E.InvalidParameterCombinationException(
-        'Multi-Region trail must include global service events.',
-      )
-    }
-    const mine = this.store.all().filter((t) => t.accountId === scope.accountId)
-    if (
-      mine.some(
-        (t) => t.name === input.name && (t.homeRegion === scope.region || t.isMultiRegionTrail),
-      )
-    ) {
-      throw E.TrailAlreadyExistsException(
-        `Trail ${input.name} already exists for customer: ${scope.accountId}`,
-      )
-    }
-    const inRegion = mine.filter((t) => t.homeRegion === scope.region || t.isMultiRegionTrail)
-    if (inRegion.length >= MAX_TRAILS_PER_REGION) {
-      throw E.MaximumNumberOfTrailsExceededException(
-        `User: ${scope.accountId} already has ${MAX_TRAILS_PER_REGION} trails in ${scope.region}.`,
-      )
-    }
-    const trail: Trail = {
+    validateTrailName(input.name)
+    const blank: Trail = {
       name: input.name,
       accountId: scope.accountId,
       homeRegion: scope.region,
       s3BucketName: input.s3BucketName,
-      ...(input.s3KeyPrefix !== undefined ? { s3KeyPrefix: input.s3KeyPrefix } : {}),
-      ...(input.snsTopicName ? { snsTopicName: input.snsTopicName } : {}),
-      includeGlobalServiceEvents: input.includeGlobalServiceEvents ?? true,
-      isMultiRegionTrail: input.isMultiRegionTrail ?? false,
-      logFileValidationEnabled: input.enableLogFileValidation ?? false,
-      ...(input.cloudWatchLogsLogGroupArn
-        ? { cloudWatchLogsLogGroupArn: input.cloudWatchLogsLogGroupArn }
-        : {}),
-      ...(input.cloudWatchLogsRoleArn
-        ? { cloudWatchLogsRoleArn: input.cloudWatchLogsRoleArn }
-        : {}),
-      ...(input.kmsKeyId ? { kmsKeyId: input.kmsKeyId } : {}),
-      isOrganizationTrail: input.isOrganizationTrail ?? false,
-      tags: input.tags ?? [],
+      includeGlobalServiceEvents: true,
+      isMultiRegionTrail: false,
+      logFileValidationEnabled: false,
+      isOrganizationTrail: false,
+      eventSelectors: defaultEventSelectors(),
+      hasCustomEventSelectors: false,
+      insightSelectors: [],
+      tags: [],
       isLogging: false,
       createdAt: this.clock.now().toISOString(),
     }
-    await this.store.save([...this.store.all(), trail])
-    return trail
+    const trail = applySettings(blank, input)
+    trail.tags = initialTags(input.tags ?? [], trailArn(trail))
+    return this.exclusive(async () => {
+      this.checkPlacement(trail, undefined)
+      await this.store.save([...this.store.all(), trail])
+      return trail
+    })
   }
 
-  async remove(scope: Scope, nameOrArn: string): Promise<void> {
-    const t = this.findForWrite(scope, nameOrArn)
-    await this.store.save(this.store.all().filter((x) => x !== t))
+  async update(scope: Scope, input: UpdateTrailInput): Promise<Trail> {
+    return this.exclusive(async () => {
+      const old = this.findForWrite(scope, input.name)
+      const next = applySettings(old, input)
+      if (next.isMultiRegionTrail && !old.isMultiRegionTrail) this.checkPlacement(next, old)
+      await this.replace(old, next)
+      return next
+    })
+  }
+
+  /**
+   * Name uniqueness and the per-region quota for a trail about to exist: in its home region and,
+   * for a multi-region trail, in every region where the account has trails.
+   */
+  private checkPlacement(trail: Trail, replacing: Trail | undefined): void {
+    const others = this.store
+      .all()
+      .filter((t) => t.accountId === trail.accountId && t !== replacing)
+    const regions = new Set([trail.homeRegion])
+    if (trail.isMultiRegionTrail) for (const t of others) regions.add(t.homeRegion)
+    for (const region of regions) {
+      const there = others.filter((t) => t.homeRegion === region || t.isMultiRegionTrail)
+      if (there.some((t) => t.name === trail.name)) {
+        throw E.TrailAlreadyExistsException(
+          `Trail ${trail.name} already exists for customer: ${trail.accountId}`,
+        )
+      }
+      if (there.length >= MAX_TRAILS_PER_REGION) {
+        throw E.MaximumNumberOfTrailsExceededException(
+          `User: ${trail.accountId} already has ${MAX_TRAILS_PER_REGION} trails in ${region}.`,
+        )
+      }
+    }
+  }
+
+  async remove(scope: Scope, nameOrArn: string): Promise<Trail> {
+    return this.exclusive(async () => {
+      const t = this.findForWrite(scope, nameOrArn)
+      await this.store.save(this.store.all().filter((x) => x !== t))
+      return t
+    })
   }
 
   async setLogging(scope: Scope, nameOrArn: string, on: boolean): Promise<Trail> {
-    const t = this.findForWrite(scope, nameOrArn)
-    const now = this.clock.now().toISOString()
-    const next: Trail = on
-      ? { ...t, isLogging: true, startLoggingTime: now }
-      : { ...t, isLogging: false, stopLoggingTime: now }
-    await this.replace(t, next)
-    return next
+    return this.modify(scope, nameOrArn, (t) => {
+      const now = this.clock.now().toISOString()
+      return on
+        ? { ...t, isLogging: true, startLoggingTime: now }
+        : { ...t, isLogging: false, stopLoggingTime: now }
+    })
   }
 
-  /** Replaces one trail with its new version, atomically on disk. */
-  async replace(old: Trail, next: Trail): Promise<void> {
+  async putEventSelectors(
+    scope: Scope,
+    nameOrArn: string,
+    input: { basic?: BasicEventSelectorInput[]; advanced?: AdvancedEventSelector[] },
+  ): Promise<Trail> {
+    if (input.basic && input.advanced) {
+      throw E.InvalidParameterCombinationException(
+        'You can use either EventSelectors or AdvancedEventSelectors in a PutEventSelectors request, but not both.',
+      )
+    }
+    if (!input.basic && !input.advanced) {
+      throw E.InvalidParameterCombinationException(
+        'A PutEventSelectors request must specify EventSelectors or AdvancedEventSelectors.',
+      )
+    }
+    return this.modify(scope, nameOrArn, (t) => {
+      const config: EventSelectorConfig = input.basic
+        ? { kind: 'basic', selectors: normalizeBasicSelectors(input.basic) }
+        : { kind: 'advanced', selectors: normalizeAdvancedSelectors(input.advanced!) }
+      try {
+        normalizeInsightSelectors(t.insightSelectors, config)
+      } catch (err) {
+        throw E.InvalidEventSelectorsException(
+          `These event selectors do not log the events that the trail's Insights selectors need: ${(err as Error).message}`,
+        )
+      }
+      return { ...t, eventSelectors: config, hasCustomEventSelectors: true }
+    })
+  }
+
+  async putInsightSelectors(
+    scope: Scope,
+    nameOrArn: string,
+    input: InsightSelectorInput[],
+  ): Promise<Trail> {
+    return this.modify(scope, nameOrArn, (t) => {
+      const insightSelectors: InsightSelector[] = normalizeInsightSelectors(input, t.eventSelectors)
+      return { ...t, insightSelectors }
+    })
+  }
+
+  /** Changes a trail from its home region, atomically. */
+  async modify(scope: Scope, nameOrArn: string, change: (t: Trail) => Trail): Promise<Trail> {
+    return this.exclusive(async () => {
+      const old = this.findForWrite(scope, nameOrArn)
+      const next = change(old)
+      await this.replace(old, next)
+      return next
+    })
+  }
+
+  /** Replaces one trail with its new version, atomically on disk. Call inside `exclusive`. */
+  private async replace(old: Trail, next: Trail): Promise<void> {
     await this.store.save(this.store.all().map((x) => (x === old ? next : x)))
   }
-}
 
-/** S3 bucket naming rules (general purpose buckets). */
-export function validateBucket(name: string): void {
-  const ok =
-    /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name) &&
-    !/\.\./.test(name) &&
-    !/^\d+\.\d+\.\d+\.\d+$/.test(name)
-  if (!ok) throw E.InvalidS3BucketNameException(`Bucket name is not valid: ${name}`)
+  /** Runs `fn` after every write queued before it. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn, fn)
+    this.tail = run.catch(() => undefined)
+    return run
+  }
 }
 
 export { trailArn }
