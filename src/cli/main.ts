@@ -1,11 +1,19 @@
 /** @module cli/main  The `opentrail` command. Each sub-command lives in `commands/<verb>.ts`. */
 import { Command } from 'commander'
+import { registerKey } from './commands/key.js'
+import { registerLookupEvents } from './commands/lookup-events.js'
 import { registerServe } from './commands/serve.js'
+import { registerTail } from './commands/tail.js'
+import { registerUser } from './commands/user.js'
 
 const program = new Command('opentrail')
   .description('OpenTrail: a self-hosted audit trail service, wire-compatible with AWS CloudTrail')
   .version('0.1.0')
 
 registerServe(program)
+registerUser(program)
+registerKey(program)
+registerLookupEvents(program)
+registerTail(program)
 
 await program.parseAsync(process.argv)

@@ -2,7 +2,6 @@
 import type { Command } from 'commander'
 import { join } from 'node:path'
 import { ConfigError, loadConfig } from '../../config/load.js'
-import { startServer } from '../../main.js'
 
 export function registerServe(program: Command): void {
   program
@@ -25,6 +24,8 @@ export function registerServe(program: Command): void {
         }
         throw err
       }
+      // Loaded here, not at the top: the client commands must not pay for the server's modules.
+      const { startServer } = await import('../../main.js')
       const server = await startServer(config)
       process.stdout.write(
         `OpenTrail listening on ${server.url}\n` +
