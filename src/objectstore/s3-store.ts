@@ -32,7 +32,6 @@ import {
   type BucketLocationConstraint,
   type GetObjectCommandOutput,
   type HeadObjectCommandOutput,
-  type ServerSideEncryption,
 } from '@aws-sdk/client-s3'
 import {
   BucketNotEmptyError,
