@@ -140,8 +140,13 @@ async function tail(opts: TailOptions): Promise<void> {
             ? await fetch(opts.startTime, Infinity)
             : await fetch(undefined, Math.max(opts.lines, 1))
           fresh = admit(backlog)
-          if (!opts.startTime) fresh = fresh.slice(fresh.length - opts.lines)
+          if (!opts.startTime) fresh = opts.lines > 0 ? fresh.slice(-opts.lines) : []
+          // Events just older than the backlog are old too: mark the lag window seen, unshown.
+          if (newest !== undefined) admit(await fetch(new Date(newest - LAG_WINDOW_MS), Infinity))
           first = false
+          process.stderr.write(
+            `Following events at ${resolveEndpoint(opts.endpointUrl)} (Ctrl-C to stop)\n`,
+          )
         } else {
           const start = newest !== undefined ? new Date(newest - LAG_WINDOW_MS) : opts.startTime
           fresh = admit(await fetch(start, Infinity))
