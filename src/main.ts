@@ -8,6 +8,10 @@ import type { AddressInfo } from 'node:net'
 import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { Config } from './config/schema.js'
+import { withDeliveryStatus } from './delivery/handlers.js'
+import { TrailDelivery } from './delivery/trail-delivery.js'
+import { publicKeyOperations } from './digest/handlers.js'
+import { SigningKeyStore } from './digest/keystore.js'
 import { lookupOperations } from './domains/lookup/handlers.js'
 import { LookupService } from './domains/lookup/service.js'
 import { trailOperations } from './domains/trails/handlers.js'
@@ -17,6 +21,8 @@ import { ApiHandler } from './http/api.js'
 import { createHttpServer } from './http/server.js'
 import { Authorizer } from './iam/authorizer.js'
 import { bootstrapIdentities } from './iam/bootstrap.js'
+import { LocalObjectStore } from './objectstore/local-store.js'
+import type { ObjectStore } from './objectstore/port.js'
 import { FileEventLog } from './pipeline/file-log.js'
 import { Pipeline } from './pipeline/pipeline.js'
 import { loadModel } from './protocol/model.js'
@@ -29,6 +35,9 @@ export interface RunningServer {
   port: number
   dataDir: string
   pipeline: Pipeline
+  /** Where trails deliver log and digest files. */
+  objectStore: ObjectStore
+  delivery: TrailDelivery
   close(): Promise<void>
 }
 
@@ -48,6 +57,21 @@ export async function startServer(
   pipeline.addSink(history)
 
   const trails = new TrailService(await openJsonTrailStore(join(dataDir, 'trails.json')), clock)
+  const objectStore = await LocalObjectStore.open(join(dataDir, 'buckets'))
+  const signingKeys = await SigningKeyStore.open(join(dataDir, 'keys'), clock, {
+    rotationSeconds: config.signingKeyRotationSeconds,
+  })
+  const delivery = await TrailDelivery.open({
+    dir: join(dataDir, 'delivery'),
+    store: objectStore,
+    trails,
+    keys: signingKeys,
+    clock,
+    logger,
+    deliveryIntervalSeconds: config.deliveryIntervalSeconds,
+    digestIntervalSeconds: config.digestIntervalSeconds,
+  })
+  pipeline.addSink(delivery)
   const lookup = new LookupService(history, {
     retentionDays: config.retentionDays,
     ratePerSecond: config.lookupRateLimit,
@@ -64,7 +88,15 @@ export async function startServer(
         signingName: 'cloudtrail',
         targetPrefixes: [cloudtrailModel.metadata.targetPrefix, 'CloudTrail_20131101'],
         model: cloudtrailModel,
-        operations: { ...trailOperations(trails), ...lookupOperations(lookup) },
+        operations: {
+          ...withDeliveryStatus(
+            trailOperations(trails),
+            (scope, name) => trails.find(scope, name),
+            delivery,
+          ),
+          ...lookupOperations(lookup),
+          ...publicKeyOperations(signingKeys),
+        },
       },
     },
     identities,
@@ -78,6 +110,7 @@ export async function startServer(
   })
 
   await pipeline.start()
+  delivery.start()
   const retention = setInterval(
     () => {
       const cutoff = new Date(clock.now().getTime() - config.retentionDays * 86_400_000)
@@ -105,6 +138,8 @@ export async function startServer(
     port,
     dataDir,
     pipeline,
+    objectStore,
+    delivery,
     async close() {
       clearInterval(retention)
       await new Promise<void>((r) => server.close(() => r()))

@@ -32,6 +32,23 @@ export const configSchema = z
       .default('us-east-1'),
     retentionDays: z.number().int().min(1).max(3650).default(90),
     lookupRateLimit: z.number().min(0).default(0),
+    /** Trail log files are written about this often (AWS: about every 5 minutes). */
+    deliveryIntervalSeconds: z
+      .number()
+      .min(1, 'the delivery interval is at least 1 second')
+      .default(300),
+    /** One digest file per trail and region per interval (AWS: hourly). */
+    digestIntervalSeconds: z
+      .number()
+      .int()
+      .min(1, 'the digest interval is at least 1 second')
+      .default(3600),
+    /** Digest signing keys (one per region) are replaced this often. */
+    signingKeyRotationSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .default(30 * 86_400),
     accounts: z
       .array(
         z

@@ -94,7 +94,8 @@ export interface TrailDeliveryStatus {
   latestDeliveryTime?: string
   latestDeliveryError?: string
   latestDeliveryAttemptTime?: string
-  latestDeliveryAttemptSucceeded?: boolean
+  /** The time of the latest successful attempt (AWS reports a time here, not a boolean). */
+  latestDeliveryAttemptSucceeded?: string
   latestDigestDeliveryTime?: string
   latestDigestDeliveryError?: string
 }

@@ -295,7 +295,6 @@ export class TrailDelivery implements Sink {
         }
         const status = (s.status[st.trailKey] ??= {})
         status.latestDeliveryAttemptTime = attemptAt.toISOString()
-        status.latestDeliveryAttemptSucceeded = false
         status.latestDeliveryError = code
       })
       return false
@@ -308,7 +307,7 @@ export class TrailDelivery implements Sink {
       const status = (s.status[st.trailKey] ??= {})
       status.latestDeliveryTime = at.toISOString()
       status.latestDeliveryAttemptTime = at.toISOString()
-      status.latestDeliveryAttemptSucceeded = true
+      status.latestDeliveryAttemptSucceeded = at.toISOString()
       delete status.latestDeliveryError
       addToChain(s, st, trail, at, {
         s3Bucket: batch.bucket,

@@ -2,6 +2,7 @@
 import type { Command } from 'commander'
 import { join } from 'node:path'
 import { ConfigError, loadConfig } from '../../config/load.js'
+import { configSchema } from '../../config/schema.js'
 
 export function registerServe(program: Command): void {
   program
@@ -13,10 +14,20 @@ export function registerServe(program: Command): void {
     .option('--host <host>', 'address to listen on (default 127.0.0.1, env OPENTRAIL_HOST)')
     .option('-d, --data-dir <dir>', 'data directory (default ./data, env OPENTRAIL_DATA_DIR)')
     .option('-c, --config <file>', 'config file, YAML or JSON (env OPENTRAIL_CONFIG)')
-    .action(async (opts: { port?: number; host?: string; dataDir?: string; config?: string }) => {
+    .option(
+      '--delivery-interval <seconds>',
+      'how often trails write log files (default 300, config deliveryIntervalSeconds)',
+      Number,
+    )
+    .option(
+      '--digest-interval <seconds>',
+      'one digest file per trail and region per interval (default 3600, config digestIntervalSeconds)',
+      Number,
+    )
+    .action(async (opts: ServeOptions) => {
       let config
       try {
-        config = await loadConfig(opts)
+        config = withDeliveryFlags(await loadConfig(opts), opts)
       } catch (err) {
         if (err instanceof ConfigError) {
           process.stderr.write(`${err.message}\n`)
@@ -42,3 +53,36 @@ export function registerServe(program: Command): void {
       process.on('SIGTERM', stop)
     })
 }
+
+interface ServeOptions {
+  port?: number
+  host?: string
+  dataDir?: string
+  config?: string
+  deliveryInterval?: number
+  digestInterval?: number
+}
+
+/** Applies the delivery flags over the loaded config, validated by the same schema. */
+function withDeliveryFlags<T extends object>(config: T, opts: ServeOptions): T {
+  if (opts.deliveryInterval === undefined && opts.digestInterval === undefined) return config
+  const parsed = configSchema.safeParse({
+    ...config,
+    ...(opts.deliveryInterval !== undefined
+      ? { deliveryIntervalSeconds: opts.deliveryInterval }
+      : {}),
+    ...(opts.digestInterval !== undefined ? { digestIntervalSeconds: opts.digestInterval } : {}),
+  })
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  --${flagOf(i.path.join('.'))}: ${i.message}`)
+    throw new ConfigError(`Invalid options:\n${lines.join('\n')}`)
+  }
+  return parsed.data as T
+}
+
+const flagOf = (field: string) =>
+  field === 'deliveryIntervalSeconds'
+    ? 'delivery-interval'
+    : field === 'digestIntervalSeconds'
+      ? 'digest-interval'
+      : field
