@@ -15,6 +15,8 @@ import {
   fromWireEventSelectors,
   fromWireInsightSelectors,
   fromWireTags,
+  insightRefs,
+  settingsOf,
   str,
   toWireEventSelectors,
   toWireInsightSelectors,
@@ -83,9 +85,6 @@ export function trailOperations(service: TrailService): OperationTable {
       async handle(input, ctx) {
         const t = await service.update(scope(ctx), {
           name: name(input),
-          ...(input['S3BucketName'] !== undefined
-            ? { s3BucketName: str(input['S3BucketName'])! }
-            : {}),
           ...settingsOf(input),
         })
         return toWireTrailResponse(t)
@@ -270,34 +269,6 @@ export function trailOperations(service: TrailService): OperationTable {
     },
   }
   return ops
-}
-
-function settingsOf(input: Input) {
-  const s = (k: string) => (input[k] !== undefined ? str(input[k]) : undefined)
-  const b = (k: string) => bool(input[k])
-  const entries = {
-    s3KeyPrefix: s('S3KeyPrefix'),
-    snsTopicName: s('SnsTopicName'),
-    includeGlobalServiceEvents: b('IncludeGlobalServiceEvents'),
-    isMultiRegionTrail: b('IsMultiRegionTrail'),
-    enableLogFileValidation: b('EnableLogFileValidation'),
-    cloudWatchLogsLogGroupArn: s('CloudWatchLogsLogGroupArn'),
-    cloudWatchLogsRoleArn: s('CloudWatchLogsRoleArn'),
-    kmsKeyId: s('KmsKeyId'),
-    isOrganizationTrail: b('IsOrganizationTrail'),
-  }
-  return Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined))
-}
-
-const insightRefs = (input: Input) => {
-  const refs: { trailName?: string; eventDataStore?: string; insightsDestination?: string } = {}
-  const trailName = str(input['TrailName'])
-  const eventDataStore = str(input['EventDataStore'])
-  const insightsDestination = str(input['InsightsDestination'])
-  if (trailName !== undefined) refs.trailName = trailName
-  if (eventDataStore !== undefined) refs.eventDataStore = eventDataStore
-  if (insightsDestination !== undefined) refs.insightsDestination = insightsDestination
-  return refs
 }
 
 function insightResources(service: TrailService) {

@@ -18,6 +18,7 @@ import {
 } from './model.js'
 import type { ResourceTags } from './resource-tags.js'
 import type { BasicEventSelectorInput } from './selector-rules.js'
+import type { TrailSettings } from './settings.js'
 
 type Wire = Record<string, unknown>
 
@@ -164,3 +165,34 @@ export const toWireInsightSelectors = (selectors: InsightSelector[]): Wire[] =>
     InsightType: s.insightType,
     ...(s.eventCategories ? { EventCategories: s.eventCategories } : {}),
   }))
+
+/** The TrailSettings members of a CreateTrail/UpdateTrail request (absent ones left out). */
+export function settingsOf(input: Wire): TrailSettings {
+  const out: TrailSettings = {}
+  const set = <K extends keyof TrailSettings>(key: K, value: TrailSettings[K]) => {
+    if (value !== undefined) out[key] = value
+  }
+  set('s3BucketName', str(input['S3BucketName']))
+  set('s3KeyPrefix', str(input['S3KeyPrefix']))
+  set('snsTopicName', str(input['SnsTopicName']))
+  set('includeGlobalServiceEvents', bool(input['IncludeGlobalServiceEvents']))
+  set('isMultiRegionTrail', bool(input['IsMultiRegionTrail']))
+  set('enableLogFileValidation', bool(input['EnableLogFileValidation']))
+  set('cloudWatchLogsLogGroupArn', str(input['CloudWatchLogsLogGroupArn']))
+  set('cloudWatchLogsRoleArn', str(input['CloudWatchLogsRoleArn']))
+  set('kmsKeyId', str(input['KmsKeyId']))
+  set('isOrganizationTrail', bool(input['IsOrganizationTrail']))
+  return out
+}
+
+/** The trail or event data store references of Put/GetInsightSelectors. */
+export const insightRefs = (input: Wire) => {
+  const refs: { trailName?: string; eventDataStore?: string; insightsDestination?: string } = {}
+  const trailName = str(input['TrailName'])
+  const eventDataStore = str(input['EventDataStore'])
+  const insightsDestination = str(input['InsightsDestination'])
+  if (trailName !== undefined) refs.trailName = trailName
+  if (eventDataStore !== undefined) refs.eventDataStore = eventDataStore
+  if (insightsDestination !== undefined) refs.insightsDestination = insightsDestination
+  return refs
+}
