@@ -1,0 +1,285 @@
+import { after, before, beforeEach, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { cp, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { gunzipSync, gzipSync } from 'node:zlib'
+import { defaultEventSelectors, type Trail } from '../domains/trails/model.js'
+import { LocalObjectStore } from '../objectstore/local-store.js'
+import type { ObjectStore } from '../objectstore/port.js'
+import { createLogger } from '../telemetry/logger.js'
+import { TrailDelivery } from '../delivery/trail-delivery.js'
+import { SigningKeyStore } from './keystore.js'
+import { DigestTraverser, type ValidationSource } from './validate.js'
+
+const ACCOUNT = '111122223333'
+const T0 = Date.parse('2024-01-01T00:00:00Z')
+const BUCKET = 'logs'
+
+function storeSource(store: ObjectStore, keys: SigningKeyStore): ValidationSource {
+  return {
+    async *listKeys(bucket, prefix, startAfter) {
+      let after: string | undefined = startAfter
+      for (;;) {
+        const r = await store.listObjects(bucket, {
+          prefix,
+          ...(after ? { startAfter: after } : {}),
+        })
+        for (const o of r.objects) yield o.key
+        if (!r.nextStartAfter) return
+        after = r.nextStartAfter
+      }
+    },
+    async getObject(bucket, key) {
+      const o = await store.getObject(bucket, key)
+      return { body: o.body, metadata: o.metadata }
+    },
+    async publicKeys(start, end) {
+      return new Map(
+        keys.publicKeys('us-east-1', start, end).map((k) => [k.fingerprint, k.publicKeyDer]),
+      )
+    },
+  }
+}
+
+/** A 6-minute chain: one digest per minute, each listing one log file. */
+async function buildChain(dir: string, rotationSeconds = 86_400): Promise<void> {
+  let now = T0 + 2000
+  const clock = { now: () => new Date(now) }
+  const store = await LocalObjectStore.open(join(dir, 'buckets'))
+  await store.createBucket(BUCKET)
+  const keys = await SigningKeyStore.open(join(dir, 'keys'), clock, { rotationSeconds })
+  const trail: Trail = {
+    name: 'audit',
+    accountId: ACCOUNT,
+    homeRegion: 'us-east-1',
+    s3BucketName: BUCKET,
+    includeGlobalServiceEvents: true,
+    isMultiRegionTrail: false,
+    logFileValidationEnabled: true,
+    isOrganizationTrail: false,
+    eventSelectors: defaultEventSelectors(),
+    hasCustomEventSelectors: false,
+    insightSelectors: [],
+    tags: [],
+    isLogging: true,
+    startLoggingTime: new Date(T0).toISOString(),
+    createdAt: new Date(T0).toISOString(),
+  }
+  const d = await TrailDelivery.open({
+    dir: join(dir, 'delivery'),
+    store,
+    trails: { all: () => [trail] },
+    keys,
+    clock,
+    logger: createLogger('silent'),
+    deliveryIntervalSeconds: 10,
+    digestIntervalSeconds: 60,
+  })
+  await d.tick()
+  let seq = 0
+  for (let i = 1; i <= 6; i++) {
+    now = T0 + (i - 1) * 60_000 + 20_000
+    const record = {
+      eventVersion: '1.11',
+      userIdentity: { type: 'IAMUser', accountId: ACCOUNT },
+      eventTime: new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      eventSource: 'cloudtrail.amazonaws.com',
+      eventName: 'DescribeTrails',
+      awsRegion: 'us-east-1',
+      sourceIPAddress: '127.0.0.1',
+      requestParameters: null,
+      responseElements: null,
+      eventID: `e-${i}`,
+      readOnly: true,
+      eventType: 'AwsApiCall',
+      managementEvent: true,
+      recipientAccountId: ACCOUNT,
+      eventCategory: 'Management',
+    }
+    await d.write([{ seq, record }], ++seq)
+    await d.flush()
+    now = T0 + i * 60_000 + 1000
+    await d.tick()
+  }
+  await d.close()
+}
+
+describe('validate-logs engine', () => {
+  let template: string
+  let dir: string
+  let store: LocalObjectStore
+  let keys: SigningKeyStore
+
+  before(async () => {
+    template = await mkdtemp(join(tmpdir(), 'opentrail-chain-'))
+    await buildChain(template)
+  })
+  after(async () => {
+    await rm(template, { recursive: true, force: true })
+  })
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'opentrail-validate-'))
+    await cp(template, dir, { recursive: true })
+    store = await LocalObjectStore.open(join(dir, 'buckets'))
+    const clock = { now: () => new Date(T0 + 400_000) }
+    keys = await SigningKeyStore.open(join(dir, 'keys'), clock, { rotationSeconds: 86_400 })
+  })
+
+  async function run(): Promise<string[]> {
+    const t = new DigestTraverser(storeSource(store, keys), {
+      accountId: ACCOUNT,
+      trailName: 'audit',
+      homeRegion: 'us-east-1',
+      sourceRegion: 'us-east-1',
+      bucket: BUCKET,
+      start: new Date(T0),
+      end: new Date(T0 + 400_000),
+    })
+    const out: string[] = []
+    for await (const e of t.validate()) {
+      if (e.type === 'listed') continue
+      if (e.type === 'log') out.push(`log ${(await e.result).status}`)
+      else if (e.type === 'digest-valid') out.push(`digest valid ${e.key.slice(-24, -8)}`)
+      else if (e.type === 'digest-missing') out.push(`digest missing ${e.key.slice(-24, -8)}`)
+      else if (e.type === 'digest-invalid') out.push(`digest invalid ${e.message.split('\t')[2]}`)
+      else if (e.type === 'digests-missing-inferred') out.push(`inferred ${e.count}`)
+      else out.push(e.type)
+    }
+    return out
+  }
+
+  const digestKeys = async () =>
+    (await store.listObjects(BUCKET, { prefix: 'AWSLogs/' })).objects
+      .map((o) => o.key)
+      .filter((k) => k.includes('CloudTrail-Digest'))
+      .sort()
+  const logKeys = async () =>
+    (await store.listObjects(BUCKET, { prefix: 'AWSLogs/' })).objects
+      .map((o) => o.key)
+      .filter((k) => k.includes('/CloudTrail/'))
+      .sort()
+
+  it('reports an untouched chain valid, newest first', async () => {
+    const out = await run()
+    assert.deepEqual(out, [
+      'digest valid 20240101T000600Z',
+      'log valid',
+      'digest valid 20240101T000500Z',
+      'log valid',
+      'digest valid 20240101T000400Z',
+      'log valid',
+      'digest valid 20240101T000300Z',
+      'log valid',
+      'digest valid 20240101T000200Z',
+      'log valid',
+      'digest valid 20240101T000100Z',
+      'log valid',
+    ])
+  })
+
+  it('reports a modified log file and a deleted one', async () => {
+    const [first, second] = await logKeys()
+    const o = await store.getObject(BUCKET, first!)
+    const body = JSON.parse(gunzipSync(o.body).toString()) as { Records: { eventName: string }[] }
+    body.Records[0]!.eventName = 'Tampered'
+    await store.putObject(BUCKET, first!, gzipSync(JSON.stringify(body)))
+    await store.deleteObject(BUCKET, second!)
+    const out = await run()
+    assert.equal(out.filter((l) => l === 'log hash-mismatch').length, 1)
+    assert.equal(out.filter((l) => l === 'log not-found').length, 1)
+    assert.equal(out.filter((l) => l === 'log valid').length, 4)
+  })
+
+  it('reports a modified digest and a digest without signature metadata', async () => {
+    const ds = await digestKeys()
+    const o = await store.getObject(BUCKET, ds[2]!)
+    const digest = JSON.parse(gunzipSync(o.body).toString()) as { logFiles: unknown[] }
+    digest.logFiles = []
+    await store.putObject(BUCKET, ds[2]!, gzipSync(JSON.stringify(digest)), {
+      metadata: o.metadata,
+    })
+    const o4 = await store.getObject(BUCKET, ds[4]!)
+    await store.putObject(BUCKET, ds[4]!, o4.body, { metadata: {} })
+    const out = await run()
+    assert.ok(out.includes('digest invalid INVALID: signature verification failed'))
+    assert.equal(out.filter((l) => l.startsWith('digest invalid')).length, 2)
+    assert.equal(out.filter((l) => l.startsWith('digest valid')).length, 4)
+  })
+
+  it('reports one deleted digest as not found, without inferring more', async () => {
+    const ds = await digestKeys()
+    await store.deleteObject(BUCKET, ds[3]!)
+    const out = await run()
+    assert.ok(out.includes('digest missing 20240101T000400Z'))
+    assert.ok(!out.some((l) => l.startsWith('inferred')))
+  })
+
+  it('catches two consecutive deleted digests (aws-cli issue 7054)', async () => {
+    const ds = await digestKeys()
+    await store.deleteObject(BUCKET, ds[3]!)
+    await store.deleteObject(BUCKET, ds[2]!)
+    const out = await run()
+    assert.deepEqual(out.slice(0, 6), [
+      'digest valid 20240101T000600Z',
+      'log valid',
+      'digest valid 20240101T000500Z',
+      'log valid',
+      'digest missing 20240101T000400Z',
+      'inferred 1',
+    ])
+    assert.equal(out[6], 'digest valid 20240101T000200Z')
+  })
+
+  it('catches three consecutive deleted digests', async () => {
+    const ds = await digestKeys()
+    for (const i of [1, 2, 3]) await store.deleteObject(BUCKET, ds[i]!)
+    const out = await run()
+    assert.ok(out.includes('digest missing 20240101T000400Z'))
+    assert.ok(out.includes('inferred 2'))
+  })
+
+  it('reports a digest moved from its location', async () => {
+    const ds = await digestKeys()
+    const o = await store.getObject(BUCKET, ds[5]!)
+    await store.deleteObject(BUCKET, ds[5]!)
+    const moved = ds[5]!.replace('000600Z', '000630Z')
+    await store.putObject(BUCKET, moved, o.body, { metadata: o.metadata })
+    const out = await run()
+    assert.equal(out[0], 'digest invalid INVALID: has been moved from its original location')
+  })
+})
+
+describe('validate-logs engine: key rotation', () => {
+  it('reports a change of signing key between digests', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'opentrail-rotate-'))
+    try {
+      await buildChain(dir, 150)
+      const store = await LocalObjectStore.open(join(dir, 'buckets'))
+      const keys = await SigningKeyStore.open(
+        join(dir, 'keys'),
+        { now: () => new Date(T0) },
+        { rotationSeconds: 150 },
+      )
+      const t = new DigestTraverser(storeSource(store, keys), {
+        accountId: ACCOUNT,
+        trailName: 'audit',
+        homeRegion: 'us-east-1',
+        sourceRegion: 'us-east-1',
+        bucket: BUCKET,
+        start: new Date(T0),
+        end: new Date(T0 + 400_000),
+      })
+      let changes = 0
+      let valid = 0
+      for await (const e of t.validate()) {
+        if (e.type === 'key-change') changes++
+        if (e.type === 'digest-valid') valid++
+      }
+      assert.equal(valid, 6)
+      assert.ok(changes >= 1)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+})
