@@ -116,8 +116,8 @@ export const digestKeyStamp = (key: string) =>
 export function parseStamp(stamp: string): Date | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(stamp)
   if (!m) return undefined
-  const [, y, mo, d, h, mi, s] = m.map(Number) as number[]
-  return new Date(Date.UTC(y!, mo! - 1, d!, h!, mi!, s!))
+  const n = (i: number) => Number(m[i])
+  return new Date(Date.UTC(n(1), n(2) - 1, n(3), n(4), n(5), n(6)))
 }
 
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&')
