@@ -1,5 +1,5 @@
 /** @module cli/lookup  The filter options lookup-events and tail share, and the LookupEvents input. */
-import type { Command } from 'commander'
+import { InvalidArgumentError, type Command } from 'commander'
 import type { LookupEventsCommandInput } from '@aws-sdk/client-cloudtrail'
 import { collect, parseLookupAttribute, parseOutput, type LookupAttribute } from './args.js'
 import type { ConnectionOptions } from './connection.js'
@@ -19,7 +19,8 @@ export function addFilterOptions(cmd: Command): Command {
       collect(parseLookupAttribute),
     )
     .option('--category <category>', 'event category: insight', (v: string) => {
-      if (v !== 'insight') throw new Error(`the only event category is insight (got '${v}')`)
+      if (v !== 'insight')
+        throw new InvalidArgumentError(`the only event category is insight (got '${v}')`)
       return v
     })
     .option('-o, --output <format>', 'table or json', parseOutput, 'table' as const)

@@ -6,10 +6,15 @@
  * request ID and not shown. Ctrl-C stops it.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { Command } from 'commander'
+import { InvalidArgumentError, type Command } from 'commander'
 import { LookupEventsCommand, type Event } from '@aws-sdk/client-cloudtrail'
 import { parseCount, parseTime } from '../args.js'
-import { addConnectionOptions, cloudTrailClient, resolveEndpoint } from '../connection.js'
+import {
+  addConnectionOptions,
+  cloudTrailClient,
+  CredentialsNotFound,
+  resolveEndpoint,
+} from '../connection.js'
 import { addFilterOptions, lookupInput, type FilterOptions } from '../lookup.js'
 import { describeError, eventJson, eventRow, EVENT_COLUMNS, run } from '../output.js'
 
@@ -47,7 +52,8 @@ export function registerTail(program: Command): void {
       'seconds between polls (default 1)',
       (v: string) => {
         const n = Number(v)
-        if (!(n >= 0.1 && n <= 3600)) throw new Error('expected seconds from 0.1 to 3600')
+        if (!(n >= 0.1 && n <= 3600))
+          throw new InvalidArgumentError('expected seconds from 0.1 to 3600')
         return n
       },
       1,
@@ -158,6 +164,7 @@ async function tail(opts: TailOptions): Promise<void> {
         const { message } = describeError(err, resolveEndpoint(opts.endpointUrl))
         const e = err as { $fault?: string; $metadata?: unknown; name?: string }
         // The caller's own mistakes (credentials, permissions, filters) do not fix themselves.
+        if (err instanceof CredentialsNotFound) throw err
         if (e.$metadata && e.$fault === 'client' && e.name !== 'ThrottlingException') throw err
         if (message !== lastError) process.stderr.write(`${message} (retrying)\n`)
         lastError = message
