@@ -145,10 +145,13 @@ async function tail(opts: TailOptions): Promise<void> {
           const backlog = opts.startTime
             ? await fetch(opts.startTime, Infinity)
             : await fetch(undefined, Math.max(opts.lines, 1))
+          // Events just older than the backlog are old too: the lag window is marked seen, unshown.
+          const top = backlog[0]?.EventTime?.getTime()
+          const window =
+            top === undefined ? [] : await fetch(new Date(top - LAG_WINDOW_MS), Infinity)
           fresh = admit(backlog)
           if (!opts.startTime) fresh = opts.lines > 0 ? fresh.slice(-opts.lines) : []
-          // Events just older than the backlog are old too: mark the lag window seen, unshown.
-          if (newest !== undefined) admit(await fetch(new Date(newest - LAG_WINDOW_MS), Infinity))
+          admit(window)
           first = false
           process.stderr.write(
             `Following events at ${resolveEndpoint(opts.endpointUrl)} (Ctrl-C to stop)\n`,
