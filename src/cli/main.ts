@@ -5,6 +5,7 @@ import { registerLookupEvents } from './commands/lookup-events.js'
 import { registerServe } from './commands/serve.js'
 import { registerTail } from './commands/tail.js'
 import { registerUser } from './commands/user.js'
+import { registerValidateLogs } from './commands/validate-logs.js'
 
 const program = new Command('opentrail')
   .description('OpenTrail: a self-hosted audit trail service, wire-compatible with AWS CloudTrail')
@@ -15,5 +16,6 @@ registerUser(program)
 registerKey(program)
 registerLookupEvents(program)
 registerTail(program)
+registerValidateLogs(program)
 
 await program.parseAsync(process.argv)

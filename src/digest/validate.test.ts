@@ -126,8 +126,9 @@ describe('validate-logs engine', () => {
     keys = await SigningKeyStore.open(join(dir, 'keys'), clock, { rotationSeconds: 86_400 })
   })
 
-  async function run(): Promise<string[]> {
+  async function run(latestDigestDelivery?: Date): Promise<string[]> {
     const t = new DigestTraverser(storeSource(store, keys), {
+      ...(latestDigestDelivery ? { latestDigestDelivery } : {}),
       accountId: ACCOUNT,
       trailName: 'audit',
       homeRegion: 'us-east-1',
@@ -144,6 +145,7 @@ describe('validate-logs engine', () => {
       else if (e.type === 'digest-missing') out.push(`digest missing ${e.key.slice(-24, -8)}`)
       else if (e.type === 'digest-invalid') out.push(`digest invalid ${e.message.split('\t')[2]}`)
       else if (e.type === 'digests-missing-inferred') out.push(`inferred ${e.count}`)
+      else if (e.type === 'newest-missing') out.push(`newest missing ${e.count}`)
       else out.push(e.type)
     }
     return out
@@ -237,6 +239,17 @@ describe('validate-logs engine', () => {
     const out = await run()
     assert.ok(out.includes('digest missing 20240101T000400Z'))
     assert.ok(out.includes('inferred 2'))
+  })
+
+  it('catches deleted newest digests from the trail status', async () => {
+    const latest = new Date(T0 + 360_100)
+    assert.ok(!(await run(latest)).some((l) => l.startsWith('newest missing')))
+    const ds = await digestKeys()
+    await store.deleteObject(BUCKET, ds[5]!)
+    await store.deleteObject(BUCKET, ds[4]!)
+    const out = await run(latest)
+    assert.equal(out[0], 'digest valid 20240101T000400Z')
+    assert.equal(out.at(-1), 'newest missing 2')
   })
 
   it('reports a digest moved from its location', async () => {

@@ -54,6 +54,11 @@ export interface ValidationTarget {
   prefix?: string
   start: Date
   end: Date
+  /**
+   * GetTrailStatus's LatestDigestDeliveryTime, read before listing: when it is an interval or more
+   * after the newest digest found, the newest digests were deleted (the AWS CLI cannot tell).
+   */
+  latestDigestDelivery?: Date
 }
 
 export type LogResult =
@@ -76,6 +81,15 @@ export type ValidationEvent =
       from: Date
       /** End time of the missing digest that the newer one names. */
       to: Date
+      folder: string
+    }
+  | {
+      type: 'newest-missing'
+      bucket: string
+      count: number
+      /** End time of the newest digest found. */
+      newestEnd: Date
+      latestDelivery: Date
       folder: string
     }
   | { type: 'gap'; nextEnd: Date; lastStart: Date; backfill: boolean }
@@ -233,6 +247,7 @@ export class DigestTraverser {
 
     let key: string | undefined = digests.pop()
     let lastStart = parseStamp(digestKeyStamp(key!))!
+    const newestEnd = lastStart
     let newer: { key: string; fingerprint: string } | undefined
     let missing: { key: string; end: Date } | undefined
 
@@ -312,6 +327,29 @@ export class DigestTraverser {
         }
       }
     }
+    if (!backfill) yield* this.newestMissing(this.t.bucket, newestEnd)
+  }
+
+  private interval(): number {
+    const sorted = [...this.durations].sort((a, b) => a - b)
+    return sorted.length > 0 ? sorted[Math.floor(sorted.length / 2)]! : HOUR
+  }
+
+  /** Digests delivered after the newest one found (per GetTrailStatus) were deleted. */
+  private *newestMissing(bucket: string, newestEnd: Date): Generator<ValidationEvent> {
+    const latest = this.t.latestDigestDelivery
+    if (!latest || latest.getTime() > this.t.end.getTime() + HOUR) return
+    const interval = this.interval()
+    const span = latest.getTime() - newestEnd.getTime()
+    if (interval <= 0 || span < interval * 0.9) return
+    yield {
+      type: 'newest-missing',
+      bucket,
+      count: Math.max(1, Math.round(span / interval)),
+      newestEnd,
+      latestDelivery: latest,
+      folder: digestFolder(this.scope),
+    }
   }
 
   /**
@@ -323,8 +361,7 @@ export class DigestTraverser {
     missing: { key: string; end: Date },
     foundEnd: Date,
   ): Generator<ValidationEvent> {
-    const sorted = [...this.durations].sort((a, b) => a - b)
-    const interval = sorted.length > 0 ? sorted[Math.floor(sorted.length / 2)]! : HOUR
+    const interval = this.interval()
     if (interval <= 0) return
     const span = missing.end.getTime() - foundEnd.getTime()
     if (span <= interval * 1.5) return
