@@ -92,7 +92,11 @@ export class ApiHandler {
     let error: unknown
     let resources: EventResource[] | undefined
     const operationName = target?.operation ?? 'UnknownOperation'
-    const op = binding?.operations[operationName]
+    // Own properties only: 'constructor' or 'toString' must not find Object.prototype's.
+    const op =
+      binding && Object.hasOwn(binding.operations, operationName)
+        ? binding.operations[operationName]
+        : undefined
     try {
       if (tooLargeLimit !== undefined) {
         const m = /Credential=([^/,\s]+)\/\d{8}\/([^/]+)\//.exec(
@@ -136,7 +140,7 @@ export class ApiHandler {
           `Unrecognized operation: ${String(targetHeader ?? '(no X-Amz-Target)')}`,
         )
       }
-      if (!op || !binding.model.operations[operationName]) {
+      if (!op || !Object.hasOwn(binding.model.operations, operationName)) {
         throw UnknownOperationException(`The operation ${operationName} is not supported.`)
       }
       let text: string

@@ -45,7 +45,7 @@ export function parseInput(
   operation: string,
   input: unknown,
 ): Record<string, unknown> {
-  const op = model.operations[operation]
+  const op = Object.hasOwn(model.operations, operation) ? model.operations[operation] : undefined
   if (!op?.input) return {}
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw serialization('Start of structure or map found where not expected.')
@@ -60,6 +60,9 @@ export function parseInput(
   }
   return out
 }
+
+const mustNotBeNull = (at: string) =>
+  `Value null at '${at}' failed to satisfy constraint: Member must not be null`
 
 function lowerFirst(s: string): string {
   return s.charAt(0).toLowerCase() + s.slice(1)
@@ -84,7 +87,9 @@ function convert(
       const obj = value as Record<string, unknown>
       const out: Record<string, unknown> = {}
       for (const key of Object.keys(obj)) {
-        const member = shape.members?.[key]
+        // Own members only: a key like 'constructor' must not find Object.prototype's.
+        const member =
+          shape.members && Object.hasOwn(shape.members, key) ? shape.members[key] : undefined
         if (!member) throw serialization(`Unknown member '${key}' at '${at}'.`)
         const v = convert(
           model,
@@ -98,7 +103,7 @@ function convert(
       for (const req of shape.required ?? []) {
         if (out[req] === undefined) {
           const p = path ? `${path}.${lowerFirst(req)}` : lowerFirst(req)
-          errors.push(`Value null at '${p}' failed to satisfy constraint: Member must not be null`)
+          errors.push(mustNotBeNull(p))
         }
       }
       return out
@@ -106,15 +111,19 @@ function convert(
     case 'list': {
       if (!Array.isArray(value)) throw serialization(`Expected a list at '${at}'.`)
       checkLength(shape, value.length, at, value, errors, 'length')
-      return value.map((v, i) =>
-        convert(model, shape.member!.shape, v, `${at}.${i + 1}.member`, errors),
-      )
+      return value.map((v, i) => {
+        const p = `${at}.${i + 1}.member`
+        // A null inside a list is no absent member: handlers would get undefined elements.
+        if (v === null) errors.push(mustNotBeNull(p))
+        return convert(model, shape.member!.shape, v, p, errors)
+      })
     }
     case 'map': {
       if (typeof value !== 'object' || Array.isArray(value))
         throw serialization(`Expected a map at '${at}'.`)
       const out: Record<string, unknown> = {}
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+        if (v === null) errors.push(mustNotBeNull(`${at}.${k}`))
         out[k] = convert(model, shape.value!.shape, v, `${at}.${k}`, errors)
       }
       return out
