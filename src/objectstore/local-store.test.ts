@@ -120,6 +120,7 @@ describe('LocalObjectStore', () => {
     assert.deepEqual((await readdir(join(root, 'buckets'))).sort(), [
       '.journal',
       '.tmp',
+      '.uploads',
       'alpha',
       'odd',
     ])

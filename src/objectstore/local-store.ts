@@ -63,11 +63,16 @@ export type ObjectHead = Omit<StoredObject, 'body'> & {
 
 export interface LocalPutOptions extends PutOptions {
   checksums?: Record<string, string>
+  /** The ETag to record instead of the body's MD5 (multipart objects: `<md5 of md5s>-<parts>`). */
+  etag?: string
   /**
    * Called after the body is on disk and fsynced, before it replaces anything. Throwing aborts
    * the put and leaves the previous object in place (used to check payload hashes and checksums).
    */
-  beforeCommit?: (written: { size: number; md5: string }) => void | Promise<void>
+  beforeCommit?: (written: {
+    size: number
+    md5: string
+  }) => void | Record<string, string> | Promise<void | Record<string, string>>
 }
 
 export type ListEntry = { key: string } | { commonPrefix: string }
@@ -80,6 +85,8 @@ const MAX_SEGMENT_BYTES = 240
 interface Sidecar {
   v: 1
   etag: string
+  /** MD5 of the body when the ETag is not (multipart objects). */
+  md5?: string
   size: number
   mtimeMs: number
   lastModified: string
@@ -92,8 +99,35 @@ interface Sidecar {
 
 interface BucketFile {
   creationDate: string
+  region?: string
+  ownerAccountId?: string
   settings: BucketConfiguration
 }
+
+export interface UploadFile {
+  bucket: string
+  key: string
+  initiated: string
+  opts: PutOptions
+}
+
+/** Thrown for an unknown or finished multipart upload. */
+export class NoSuchUploadError extends Error {
+  override name = 'NoSuchUpload'
+}
+/** A CompleteMultipartUpload part list that does not match the uploaded parts. */
+export class InvalidPartError extends Error {
+  constructor(
+    readonly code: 'InvalidPart' | 'InvalidPartOrder' | 'EntityTooSmall',
+    message: string,
+  ) {
+    super(message)
+    this.name = code
+  }
+}
+
+/** S3's minimum size of every part but the last. */
+export const MIN_PART_SIZE = 5 * 1024 * 1024
 
 interface JournalEntry {
   renames: [string, string][]
@@ -193,11 +227,13 @@ class KeyedMutex {
 export class LocalObjectStore implements ObjectStore, BucketSettings, BucketAdmin {
   private readonly tmpDir: string
   private readonly journalDir: string
+  private readonly uploadsDir: string
   private readonly locks = new KeyedMutex()
 
   private constructor(readonly root: string) {
     this.tmpDir = join(root, '.tmp')
     this.journalDir = join(root, '.journal')
+    this.uploadsDir = join(root, '.uploads')
   }
 
   /** Opens (creating) the store at `root` and finishes any commit a crash interrupted. */
@@ -205,6 +241,7 @@ export class LocalObjectStore implements ObjectStore, BucketSettings, BucketAdmi
     const store = new LocalObjectStore(root)
     await mkdir(store.tmpDir, { recursive: true, mode: 0o700 })
     await mkdir(store.journalDir, { recursive: true, mode: 0o700 })
+    await mkdir(store.uploadsDir, { recursive: true, mode: 0o700 })
     await store.recover()
     return store
   }
@@ -260,7 +297,10 @@ export class LocalObjectStore implements ObjectStore, BucketSettings, BucketAdmi
   }
 
   /** Creates the bucket; returns false (and changes nothing) when it already exists. */
-  async createBucketIfAbsent(bucket: string): Promise<boolean> {
+  async createBucketIfAbsent(
+    bucket: string,
+    info: { region?: string; ownerAccountId?: string } = {},
+  ): Promise<boolean> {
     const dir = this.bucketDir(bucket)
     return this.locks.run(bucket, async () => {
       try {
@@ -269,7 +309,12 @@ export class LocalObjectStore implements ObjectStore, BucketSettings, BucketAdmi
         if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false
         throw err
       }
-      await this.writeBucketFile(dir, { creationDate: new Date().toISOString(), settings: {} })
+      await this.writeBucketFile(dir, {
+        creationDate: new Date().toISOString(),
+        ...(info.region ? { region: info.region } : {}),
+        ...(info.ownerAccountId ? { ownerAccountId: info.ownerAccountId } : {}),
+        settings: {},
+      })
       await fsyncDir(this.root)
       return true
     })
@@ -279,10 +324,23 @@ export class LocalObjectStore implements ObjectStore, BucketSettings, BucketAdmi
     const out: BucketInfo[] = []
     for (const e of await readdir(this.root, { withFileTypes: true })) {
       if (!e.isDirectory() || !validBucketName(e.name)) continue
-      const file = await this.readBucketFile(join(this.root, e.name))
-      out.push({ name: e.name, creationDate: new Date(file.creationDate) })
+      out.push(this.infoOf(e.name, await this.readBucketFile(join(this.root, e.name))))
     }
     return out.sort((a, b) => compareKeys(a.name, b.name))
+  }
+
+  /** Throws NoSuchBucketError. */
+  async bucketInfo(bucket: string): Promise<BucketInfo> {
+    return this.infoOf(bucket, await this.readBucketFile(await this.requireBucket(bucket)))
+  }
+
+  private infoOf(name: string, f: BucketFile): BucketInfo {
+    return {
+      name,
+      creationDate: new Date(f.creationDate),
+      ...(f.region ? { region: f.region } : {}),
+      ...(f.ownerAccountId ? { ownerAccountId: f.ownerAccountId } : {}),
+    }
   }
 
   async deleteBucket(bucket: string): Promise<void> {
@@ -321,7 +379,7 @@ export class LocalObjectStore implements ObjectStore, BucketSettings, BucketAdmi
   private async readBucketFile(dir: string): Promise<BucketFile> {
     try {
       const f = JSON.parse(await readFile(join(dir, BUCKET_FILE), 'utf8')) as BucketFile
-      return { creationDate: f.creationDate, settings: f.settings ?? {} }
+      return { ...f, settings: f.settings ?? {} }
     } catch (err) {
       if (!isNotFound(err)) throw err
       // A directory made by hand: a bucket with default settings.
@@ -449,20 +507,21 @@ export class LocalObjectStore implements ObjectStore, BucketSettings, BucketAdmi
       } finally {
         await fh.close()
       }
-      const etag = md5.digest('hex')
-      await opts.beforeCommit?.({ size, md5: etag })
+      const bodyMd5 = md5.digest('hex')
+      const verified = await opts.beforeCommit?.({ size, md5: bodyMd5 })
+      const checksums = { ...(opts.checksums ?? {}), ...(verified ?? {}) }
+      const etag = opts.etag ?? bodyMd5
       const sidecar: Sidecar = {
         v: 1,
         etag,
+        ...(etag !== bodyMd5 ? { md5: bodyMd5 } : {}),
         size,
         mtimeMs: st.mtimeMs,
         lastModified: new Date(Math.floor(st.mtimeMs / 1000) * 1000).toISOString(),
         ...(opts.contentType ? { contentType: opts.contentType } : {}),
         ...(opts.contentEncoding ? { contentEncoding: opts.contentEncoding } : {}),
         metadata: { ...(opts.metadata ?? {}) },
-        ...(opts.checksums && Object.keys(opts.checksums).length
-          ? { checksums: opts.checksums }
-          : {}),
+        ...(Object.keys(checksums).length ? { checksums } : {}),
         ...(opts.kmsKeyId ? { kmsKeyId: opts.kmsKeyId } : {}),
       }
       metaTmp = await this.writeTemp(Buffer.from(JSON.stringify(sidecar)))
@@ -525,7 +584,8 @@ export class LocalObjectStore implements ObjectStore, BucketSettings, BucketAdmi
     if (sidecar && sidecar.size === st.size) {
       if (sidecar.mtimeMs === st.mtimeMs) return this.headFromSidecar(key, sidecar)
       // Copied or restored (mtime changed): trust the sidecar if the bytes are the same.
-      if ((await md5OfHandle(fh)) === sidecar.etag) return this.headFromSidecar(key, sidecar)
+      if ((await md5OfHandle(fh)) === (sidecar.md5 ?? sidecar.etag))
+        return this.headFromSidecar(key, sidecar)
     }
     return {
       key,
@@ -630,6 +690,178 @@ export class LocalObjectStore implements ObjectStore, BucketSettings, BucketAdmi
         cur = parent
       }
     })
+  }
+
+  // ---- multipart uploads ---------------------------------------------------------------------
+  // Parts live in `.uploads/<uploadId>/` until the upload completes into a normal object.
+
+  private uploadDir(uploadId: string): string {
+    if (!/^[A-Za-z0-9_-]{16,64}$/.test(uploadId))
+      throw new NoSuchUploadError('The specified upload does not exist.')
+    return join(this.uploadsDir, uploadId)
+  }
+
+  async createMultipartUpload(bucket: string, key: string, opts: PutOptions = {}): Promise<string> {
+    const bucketDir = await this.requireBucket(bucket)
+    this.locate(bucketDir, key) // validates the key now rather than at completion
+    const uploadId = randomBytes(24).toString('base64url')
+    const dir = join(this.uploadsDir, uploadId)
+    await mkdir(dir)
+    const file: UploadFile = { bucket, key, initiated: new Date().toISOString(), opts }
+    const tmp = await this.writeTemp(Buffer.from(JSON.stringify(file)))
+    await rename(tmp, join(dir, 'upload.json'))
+    await fsyncDir(dir)
+    return uploadId
+  }
+
+  /** Throws NoSuchUploadError. */
+  async getUpload(uploadId: string): Promise<UploadFile> {
+    try {
+      return JSON.parse(
+        await readFile(join(this.uploadDir(uploadId), 'upload.json'), 'utf8'),
+      ) as UploadFile
+    } catch (err) {
+      if (isNotFound(err)) throw new NoSuchUploadError('The specified upload does not exist.')
+      throw err
+    }
+  }
+
+  async uploadPart(
+    uploadId: string,
+    partNumber: number,
+    source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+    beforeCommit?: LocalPutOptions['beforeCommit'],
+  ): Promise<{ etag: string; size: number }> {
+    await this.getUpload(uploadId)
+    const dir = this.uploadDir(uploadId)
+    const tmp = join(this.tmpDir, randomBytes(12).toString('hex'))
+    let done = false
+    try {
+      const md5 = createHash('md5')
+      let size = 0
+      const fh = await open(tmp, 'w', 0o600)
+      try {
+        for await (const chunk of source) {
+          md5.update(chunk)
+          size += chunk.length
+          let off = 0
+          while (off < chunk.length) {
+            const { bytesWritten } = await fh.write(chunk, off, chunk.length - off)
+            off += bytesWritten
+          }
+        }
+        await fh.sync()
+      } finally {
+        await fh.close()
+      }
+      const etag = md5.digest('hex')
+      await beforeCommit?.({ size, md5: etag })
+      const name = String(partNumber).padStart(5, '0')
+      await rename(tmp, join(dir, `${name}.part`))
+      done = true
+      const metaTmp = await this.writeTemp(Buffer.from(JSON.stringify({ etag, size })))
+      await rename(metaTmp, join(dir, `${name}.json`))
+      await fsyncDir(dir)
+      return { etag, size }
+    } catch (err) {
+      if (isNotFound(err)) throw new NoSuchUploadError('The specified upload does not exist.')
+      throw err
+    } finally {
+      if (!done) await rm(tmp, { force: true })
+    }
+  }
+
+  async listParts(uploadId: string): Promise<{ partNumber: number; etag: string; size: number }[]> {
+    const dir = this.uploadDir(uploadId)
+    await this.getUpload(uploadId)
+    const out: { partNumber: number; etag: string; size: number }[] = []
+    for (const name of (await readdir(dir)).sort()) {
+      const m = /^(\d{5})\.json$/.exec(name)
+      if (!m) continue
+      const meta = JSON.parse(await readFile(join(dir, name), 'utf8')) as {
+        etag: string
+        size: number
+      }
+      out.push({ partNumber: Number(m[1]), ...meta })
+    }
+    return out
+  }
+
+  /**
+   * Joins the named parts into the object (crash-safely, like any put) and ends the upload.
+   * Throws NoSuchUploadError or InvalidPartError.
+   */
+  async completeMultipartUpload(
+    uploadId: string,
+    parts: { partNumber: number; etag: string }[],
+    opts: Pick<LocalPutOptions, 'checksums'> = {},
+  ): Promise<ObjectHead> {
+    const upload = await this.getUpload(uploadId)
+    const dir = this.uploadDir(uploadId)
+    const have = new Map((await this.listParts(uploadId)).map((p) => [p.partNumber, p]))
+    if (parts.length === 0)
+      throw new InvalidPartError('InvalidPart', 'You must specify at least one part.')
+    let prev = 0
+    const md5s: Buffer[] = []
+    for (const [i, p] of parts.entries()) {
+      if (p.partNumber <= prev)
+        throw new InvalidPartError(
+          'InvalidPartOrder',
+          'The list of parts was not in ascending order.',
+        )
+      prev = p.partNumber
+      const got = have.get(p.partNumber)
+      if (!got || got.etag !== p.etag.replace(/^"|"$/g, ''))
+        throw new InvalidPartError(
+          'InvalidPart',
+          "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.",
+        )
+      if (i < parts.length - 1 && got.size < MIN_PART_SIZE)
+        throw new InvalidPartError(
+          'EntityTooSmall',
+          'Your proposed upload is smaller than the minimum allowed object size.',
+        )
+      md5s.push(Buffer.from(got.etag, 'hex'))
+    }
+    const etag = `${createHash('md5').update(Buffer.concat(md5s)).digest('hex')}-${parts.length}`
+    async function* joined(): AsyncGenerator<Buffer> {
+      for (const p of parts) {
+        const fh = await open(join(dir, `${String(p.partNumber).padStart(5, '0')}.part`), 'r')
+        try {
+          for await (const c of fh.createReadStream({ autoClose: false })) yield c as Buffer
+        } finally {
+          await fh.close()
+        }
+      }
+    }
+    const head = await this.putObjectStream(upload.bucket, upload.key, joined(), {
+      ...upload.opts,
+      ...opts,
+      etag,
+    })
+    await rm(dir, { recursive: true, force: true })
+    return head
+  }
+
+  /** Uploads in progress in a bucket, oldest first. */
+  async listUploads(bucket: string): Promise<(UploadFile & { uploadId: string })[]> {
+    await this.requireBucket(bucket)
+    const out: (UploadFile & { uploadId: string })[] = []
+    for (const uploadId of await readdir(this.uploadsDir)) {
+      try {
+        const u = await this.getUpload(uploadId)
+        if (u.bucket === bucket) out.push({ ...u, uploadId })
+      } catch (err) {
+        if (!(err instanceof NoSuchUploadError)) throw err
+      }
+    }
+    return out.sort((a, b) => a.initiated.localeCompare(b.initiated))
+  }
+
+  async abortMultipartUpload(uploadId: string): Promise<void> {
+    const dir = this.uploadDir(uploadId)
+    await this.getUpload(uploadId)
+    await rm(dir, { recursive: true, force: true })
   }
 
   // ---- listing -------------------------------------------------------------------------------

@@ -108,6 +108,10 @@ export interface BucketSettings {
 export interface BucketInfo {
   name: string
   creationDate: Date
+  /** The bucket's region (LocationConstraint), where the store knows it. */
+  region?: string
+  /** The owning account, where the store keeps one (the embedded store does). */
+  ownerAccountId?: string
 }
 
 export interface BucketAdmin {
