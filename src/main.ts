@@ -23,9 +23,11 @@ import { Authorizer } from './iam/authorizer.js'
 import { bootstrapIdentities } from './iam/bootstrap.js'
 import { LocalObjectStore } from './objectstore/local-store.js'
 import type { ObjectStore } from './objectstore/port.js'
+import { S3ObjectStore } from './objectstore/s3-store.js'
 import { FileEventLog } from './pipeline/file-log.js'
 import { Pipeline } from './pipeline/pipeline.js'
 import { loadModel } from './protocol/model.js'
+import { S3ApiHandler } from './s3api/handler.js'
 import { systemClock, type Clock } from './shared/clock.js'
 import { DuckDbHistoryStore } from './storage/duckdb/history-store.js'
 import { createLogger, type Logger } from './telemetry/logger.js'
@@ -57,7 +59,12 @@ export async function startServer(
   pipeline.addSink(history)
 
   const trails = new TrailService(await openJsonTrailStore(join(dataDir, 'trails.json')), clock)
-  const objectStore = await LocalObjectStore.open(join(dataDir, 'buckets'))
+  // The embedded store always serves OpenTrail's S3 API; `s3` in the config puts trails elsewhere.
+  const localStore = await LocalObjectStore.open(join(dataDir, 'buckets'))
+  const s3Store = config.s3
+    ? new S3ObjectStore({ ...config.s3, region: config.s3.region ?? config.region })
+    : undefined
+  const objectStore: ObjectStore = s3Store ?? localStore
   const signingKeys = await SigningKeyStore.open(join(dataDir, 'keys'), clock, {
     rotationSeconds: config.signingKeyRotationSeconds,
   })
@@ -122,8 +129,19 @@ export async function startServer(
   )
   retention.unref()
 
+  const s3 = new S3ApiHandler({
+    store: localStore,
+    identities,
+    record: async (event) => {
+      await pipeline.ingest([event])
+    },
+    clock,
+    logger,
+    defaultRegion: config.region,
+  })
   const server: Server = createHttpServer({
     api,
+    s3,
     health: () => ({ status: 'ok', sinks: pipeline.status() }),
   })
   await new Promise<void>((ok, fail) => {
@@ -145,6 +163,7 @@ export async function startServer(
       await new Promise<void>((r) => server.close(() => r()))
       server.closeAllConnections()
       await pipeline.stop()
+      s3Store?.destroy()
     },
   }
 }

@@ -49,6 +49,20 @@ export const configSchema = z
       .int()
       .min(60)
       .default(30 * 86_400),
+    /**
+     * Trails deliver to this S3-compatible endpoint instead of the embedded store
+     * (`<dataDir>/buckets`). Credentials default to the AWS SDK's chain (environment, profile).
+     */
+    s3: z
+      .object({
+        endpoint: z.string().url('s3.endpoint must be a URL such as http://127.0.0.1:9000'),
+        region: z.string().optional(),
+        accessKeyId: z.string().min(1).optional(),
+        secretAccessKey: z.string().min(1).optional(),
+        forcePathStyle: z.boolean().default(true),
+      })
+      .strict()
+      .optional(),
     accounts: z
       .array(
         z

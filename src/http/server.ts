@@ -4,6 +4,7 @@
  * raw for SigV4, so a framework would add only overhead. `/health` answers unauthenticated.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { S3ApiHandler } from '../s3api/handler.js'
 import type { ApiHandler } from './api.js'
 
 export const MAX_BODY_BYTES = 2 * 1024 * 1024
@@ -11,6 +12,8 @@ export const MAX_BODY_BYTES = 2 * 1024 * 1024
 export interface HttpDeps {
   api: ApiHandler
   health: () => unknown
+  /** The S3 REST protocol: every request that is not `POST /` (JSON API) or `/health`. */
+  s3?: S3ApiHandler
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
@@ -56,6 +59,10 @@ async function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse):
         : await deps.api.handle(req, body)
     res.writeHead(out.status, { ...out.headers, 'content-length': Buffer.byteLength(out.body) })
     res.end(out.body)
+    return
+  }
+  if (deps.s3) {
+    await deps.s3.handle(req, res)
     return
   }
   res.writeHead(404, { 'content-type': 'application/json' })

@@ -2,7 +2,7 @@
 import type { Command } from 'commander'
 import { join } from 'node:path'
 import { ConfigError, loadConfig } from '../../config/load.js'
-import { configSchema } from '../../config/schema.js'
+import { configSchema, type Config } from '../../config/schema.js'
 
 export function registerServe(program: Command): void {
   program
@@ -24,10 +24,14 @@ export function registerServe(program: Command): void {
       'one digest file per trail and region per interval (default 3600, config digestIntervalSeconds)',
       Number,
     )
+    .option(
+      '--s3-endpoint <url>',
+      'deliver trails to this S3-compatible endpoint instead of <data-dir>/buckets (config s3.endpoint)',
+    )
     .action(async (opts: ServeOptions) => {
       let config
       try {
-        config = withDeliveryFlags(await loadConfig(opts), opts)
+        config = withS3Endpoint(withDeliveryFlags(await loadConfig(opts), opts), opts)
       } catch (err) {
         if (err instanceof ConfigError) {
           process.stderr.write(`${err.message}\n`)
@@ -61,6 +65,21 @@ interface ServeOptions {
   config?: string
   deliveryInterval?: number
   digestInterval?: number
+  s3Endpoint?: string
+}
+
+/** `--s3-endpoint` over the config file's `s3` section, validated by the same schema. */
+function withS3Endpoint(config: Config, opts: ServeOptions): Config {
+  if (opts.s3Endpoint === undefined) return config
+  const parsed = configSchema.safeParse({
+    ...config,
+    s3: { ...(config.s3 ?? {}), endpoint: opts.s3Endpoint },
+  })
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  --s3-endpoint: ${i.message}`)
+    throw new ConfigError(`Invalid options:\n${lines.join('\n')}`)
+  }
+  return parsed.data
 }
 
 /** Applies the delivery flags over the loaded config, validated by the same schema. */
