@@ -88,6 +88,8 @@ export interface ChainState {
   previous?: { bucket: string; key: string; hash: string; signature: string }
   logFiles: AccumulatedLogFile[]
   pending?: PendingDigest
+  /** Since when the trail no longer logs with validation; the chain ends after a grace period. */
+  ineligibleSince?: string
 }
 
 export interface TrailDeliveryStatus {

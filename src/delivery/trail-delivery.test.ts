@@ -312,23 +312,45 @@ describe('trail delivery sink', () => {
     await d.close()
   })
 
-  it('ends a chain with one last digest when logging stops', async () => {
-    const d = await open({ digestIntervalSeconds: 60 })
+  it('ends a chain with one last digest after a grace period when logging stops', async () => {
+    const d = await open({ digestIntervalSeconds: 60 }) // grace: 2 x 1 s + 3 s
     await d.tick()
     now = T0 + 61_000
     await d.tick()
     trails = [makeTrail({ isLogging: false, stopLoggingTime: new Date(now).toISOString() })]
     now = T0 + 70_000
     await d.tick()
+    now = T0 + 74_000
+    await d.tick()
+    const digests = async () =>
+      (await allObjects(store, 'logs'))
+        .filter((k) => k.includes('CloudTrail-Digest'))
+        .map((k) => k.slice(-24, -8))
+    assert.deepEqual(await digests(), ['20240101T000100Z'])
+    now = T0 + 76_000
+    await d.tick()
     now = T0 + 200_000
     await d.tick()
-    const digestKeys = (await allObjects(store, 'logs')).filter((k) =>
-      k.includes('CloudTrail-Digest'),
-    )
-    assert.deepEqual(
-      digestKeys.map((k) => k.slice(-24, -8)),
-      ['20240101T000100Z', '20240101T000110Z'],
-    )
+    assert.deepEqual(await digests(), ['20240101T000100Z', '20240101T000116Z'])
+    await d.close()
+  })
+
+  it('continues the chain when logging resumes within the grace period', async () => {
+    const d = await open({ digestIntervalSeconds: 60 })
+    await d.tick()
+    now = T0 + 61_000
+    await d.tick()
+    const logging = trails[0]!
+    trails = [makeTrail({ isLogging: false, stopLoggingTime: new Date(now).toISOString() })]
+    now = T0 + 62_000
+    await d.tick()
+    trails = [logging]
+    now = T0 + 121_000
+    await d.tick()
+    const keys = (await allObjects(store, 'logs')).filter((k) => k.includes('CloudTrail-Digest'))
+    assert.equal(keys.length, 2)
+    const second = JSON.parse(gunzipSync((await store.getObject('logs', keys[1]!)).body).toString())
+    assert.equal((second as DigestFile).previousDigestS3Object, keys[0])
     await d.close()
   })
 })

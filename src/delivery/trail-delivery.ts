@@ -93,6 +93,7 @@ export class TrailDelivery implements Sink {
       backoffMs: (n) => this.backoffMs(n),
       errorCode,
       trailKey: trailKeyOf,
+      finalGraceMs: (2 * o.deliveryIntervalSeconds + 3) * 1000,
       streamBusy: (id) => {
         const st = this.state.state.streams[id]
         return Boolean(st && (st.openCount > 0 || st.pending.length > 0))

@@ -47,6 +47,11 @@ export interface DigestWriterDeps {
   trailKey: (t: Trail) => string
   /** Whether the log stream of a chain still has records not yet delivered. */
   streamBusy: (chainId: string) => boolean
+  /**
+   * How long a chain whose trail stopped logging (or validating, or was deleted) waits before its
+   * last digest: records from before the stop may still be on their way through the pipeline.
+   */
+  finalGraceMs: number
 }
 
 export class DigestWriter {
@@ -63,12 +68,22 @@ export class DigestWriter {
     for (const t of trails) {
       if (t.logFileValidationEnabled && t.isLogging) eligible.set(this.d.trailKey(t), t)
     }
+    const chains = this.d.state.state.chains
     const missing = [...eligible.values()].filter(
-      (t) => !this.d.state.state.chains[chainId(this.d.trailKey(t), t.homeRegion)],
+      (t) => !chains[chainId(this.d.trailKey(t), t.homeRegion)],
     )
-    if (missing.length > 0) {
+    const flip = Object.values(chains).filter(
+      (c) => eligible.has(c.trailKey) === Boolean(c.ineligibleSince),
+    )
+    if (missing.length > 0 || flip.length > 0) {
       await this.d.state.commit((s) => {
         for (const t of missing) ensureChain(s, t, this.d.trailKey(t), t.homeRegion, now)
+        for (const c of flip) {
+          const chain = s.chains[c.id]
+          if (!chain) continue
+          if (eligible.has(c.trailKey)) delete chain.ineligibleSince
+          else chain.ineligibleSince = now.toISOString()
+        }
       })
     }
     for (const id of Object.keys(this.d.state.state.chains)) {
@@ -107,6 +122,8 @@ export class DigestWriter {
 
   /** A chain whose trail is no longer eligible gets one last digest once its logs are delivered. */
   private finalEnd(chain: ChainState, now: Date): Date | undefined {
+    const since = chain.ineligibleSince ? Date.parse(chain.ineligibleSince) : now.getTime()
+    if (now.getTime() - since < this.d.finalGraceMs) return undefined
     if (this.d.streamBusy(chain.id)) return undefined
     const end = Math.floor(now.getTime() / 1000) * 1000
     if (end <= Math.floor(Date.parse(chain.startTime) / 1000) * 1000) return undefined

@@ -173,6 +173,8 @@ export class DigestTraverser {
   private readonly run: <T>(task: () => Promise<T>) => Promise<T>
   /** Durations of valid digests that continue a chain: what one interval is. */
   private readonly durations: number[] = []
+  /** Time between consecutive listed digests: the interval when no durations are known. */
+  private spacing: number[] = []
 
   constructor(
     private readonly source: ValidationSource,
@@ -241,6 +243,10 @@ export class DigestTraverser {
     let digests = await this.listDigests(bucket, backfill)
     yield { type: 'listed', digests: digests.length, backfill }
     if (digests.length === 0) return
+    if (!backfill) {
+      const times = digests.map((k) => parseStamp(digestKeyStamp(k))!.getTime())
+      this.spacing = times.slice(1).map((t, i) => t - times[i]!)
+    }
     const keys = backfill
       ? new Map<string, Buffer>()
       : await this.loadKeys(start, new Date(this.t.end.getTime() + 2 * HOUR))
@@ -331,8 +337,11 @@ export class DigestTraverser {
   }
 
   private interval(): number {
-    const sorted = [...this.durations].sort((a, b) => a - b)
-    return sorted.length > 0 ? sorted[Math.floor(sorted.length / 2)]! : HOUR
+    // The lower median: a chain's last digest (or one after downtime) runs longer than the rest.
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!
+    if (this.durations.length > 0) return median(this.durations)
+    const spacing = this.spacing.filter((x) => x > 0)
+    return spacing.length > 0 ? median(spacing) : HOUR
   }
 
   /** Digests delivered after the newest one found (per GetTrailStatus) were deleted. */
