@@ -349,8 +349,10 @@ describe('trail delivery sink', () => {
     await d.tick()
     const keys = (await allObjects(store, 'logs')).filter((k) => k.includes('CloudTrail-Digest'))
     assert.equal(keys.length, 2)
-    const second = JSON.parse(gunzipSync((await store.getObject('logs', keys[1]!)).body).toString())
-    assert.equal((second as DigestFile).previousDigestS3Object, keys[0])
+    const second = JSON.parse(
+      gunzipSync((await store.getObject('logs', keys[1]!)).body).toString(),
+    ) as DigestFile
+    assert.equal(second.previousDigestS3Object, keys[0])
     await d.close()
   })
 })
