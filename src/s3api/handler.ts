@@ -181,7 +181,10 @@ export class S3ApiHandler {
         state: ctxState,
         authorize: (action, b, k) => this.authorize(principal!, action, b, k),
       }
-      if (info.action) await ctx.authorize(info.action, bucket, key)
+      // CreateBucket acts on a bucket that is not the caller's yet: identity policies alone.
+      if (info.name === 'CreateBucket')
+        await this.authorize(principal, info.action, undefined, undefined, bucket)
+      else if (info.action) await ctx.authorize(info.action, bucket, key)
       result = await runOperation(info.name, ctx)
     } catch (err) {
       error = err
@@ -331,13 +334,16 @@ export class S3ApiHandler {
     action: string,
     bucket: string | undefined,
     key: string | undefined,
+    newBucket?: string,
   ): Promise<void> {
     const full = `s3:${action}`
-    const resource = !bucket
-      ? '*'
-      : key === undefined
-        ? `arn:aws:s3:::${bucket}`
-        : `arn:aws:s3:::${bucket}/${key}`
+    const resource = newBucket
+      ? `arn:aws:s3:::${newBucket}`
+      : !bucket
+        ? '*'
+        : key === undefined
+          ? `arn:aws:s3:::${bucket}`
+          : `arn:aws:s3:::${bucket}/${key}`
     const identity = evaluate(
       this.deps.identities.policiesFor(principal.accessKeyId),
       full,
