@@ -5,6 +5,7 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { randomBytes } from 'node:crypto'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -19,6 +20,8 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3'
+import { S3ObjectStore } from '../../src/objectstore/s3-store.js'
+import { motoAvailable, startMotoServer } from '../../src/objectstore/testing/moto-server.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
 
 const haveAws = spawnSync('sh', ['-c', 'command -v aws'], { stdio: 'ignore' }).status === 0
@@ -384,5 +387,73 @@ describe('S3 API on the OpenTrail endpoint', () => {
         )
       }
     })
+  })
+})
+
+describe('trails on an external S3 (config s3 / serve --s3-endpoint)', () => {
+  it(
+    'selects the S3 adapter and exports it as objectStore',
+    { skip: motoAvailable() ? false : 'moto_server is not on PATH (pip install "moto[server]")' },
+    async () => {
+      const moto = (await startMotoServer())!
+      try {
+        const ts = await startTestServer({
+          s3: {
+            endpoint: moto.endpoint,
+            accessKeyId: 'testing',
+            secretAccessKey: 'testing',
+            forcePathStyle: true,
+          },
+        })
+        try {
+          assert.ok(ts.server.objectStore instanceof S3ObjectStore)
+          await ts.server.objectStore.createBucket('external-trail-bucket')
+          await ts.server.objectStore.putObject('external-trail-bucket', 'k', Buffer.from('v'), {
+            metadata: { signature: 's' },
+          })
+          // It is moto that holds the object, not the embedded store behind OpenTrail's S3 API.
+          const direct = new S3ObjectStore({
+            endpoint: moto.endpoint,
+            region: 'us-east-1',
+            accessKeyId: 'testing',
+            secretAccessKey: 'testing',
+          })
+          assert.deepEqual((await direct.getObject('external-trail-bucket', 'k')).metadata, {
+            signature: 's',
+          })
+          direct.destroy()
+          const s3 = new S3Client({
+            endpoint: ts.url,
+            region: 'us-east-1',
+            forcePathStyle: true,
+            credentials: { accessKeyId: ts.accessKeyId, secretAccessKey: ts.secretAccessKey },
+            maxAttempts: 1,
+          })
+          await assert.rejects(
+            s3.send(new GetObjectCommand({ Bucket: 'external-trail-bucket', Key: 'k' })),
+            /NoSuchBucket|bucket does not exist/,
+          )
+          s3.destroy()
+        } finally {
+          await ts.close()
+        }
+      } finally {
+        await moto.stop()
+      }
+    },
+  )
+
+  it('rejects a bad --s3-endpoint with a message', () => {
+    const bin = fileURLToPath(new URL('../../bin/opentrail.js', import.meta.url))
+    const r = spawnSync(
+      process.execPath,
+      [bin, 'serve', '--port', '0', '--s3-endpoint', 'not a url'],
+      {
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    )
+    assert.equal(r.status, 2, r.stderr)
+    assert.match(r.stderr, /--s3-endpoint: s3\.endpoint must be a URL/)
   })
 })
