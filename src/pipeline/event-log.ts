@@ -8,6 +8,8 @@ import type { CloudTrailRecord } from '../events/record.js'
 export interface LogEntry {
   seq: number
   record: CloudTrailRecord
+  /** The record's JSON exactly as the log serialized it (JSON.stringify), when the log has it. */
+  text?: string
 }
 
 export interface EventLog {

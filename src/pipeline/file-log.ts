@@ -13,7 +13,7 @@ import type { EventLog, LogEntry } from './event-log.js'
 
 const HEADER = 8
 const SEGMENT_BYTES = 64 * 1024 * 1024
-const TAIL_RECORDS = 200_000
+const TAIL_RECORDS = 100_000
 
 interface Pending {
   records: CloudTrailRecord[]
@@ -33,6 +33,7 @@ export class FileEventLog implements EventLog {
   private flushing = false
   private nextSeq = 0
   private tail: CloudTrailRecord[] = []
+  private tailText: string[] = []
   private tailBase = 0
   private waiters: (() => void)[] = []
   private segments: Segment[] = []
@@ -90,21 +91,28 @@ export class FileEventLog implements EventLog {
       while (this.queue.length > 0) {
         const batch = this.queue
         this.queue = []
-        const bufs: Buffer[] = []
+        // Serialize once; the text is kept for sinks (they need not stringify again), and the
+        // whole group goes out as one buffer: [len][crc32][payload] per record.
+        const texts: string[] = []
         let bytes = 0
         for (const p of batch) {
           for (const r of p.records) {
-            const payload = Buffer.from(JSON.stringify(r))
-            const head = Buffer.allocUnsafe(HEADER)
-            head.writeUInt32LE(payload.length, 0)
-            head.writeUInt32LE(crc32(payload), 4)
-            bufs.push(head, payload)
-            bytes += HEADER + payload.length
+            const text = JSON.stringify(r)
+            texts.push(text)
+            bytes += HEADER + Buffer.byteLength(text)
           }
+        }
+        const buf = Buffer.allocUnsafe(bytes)
+        let off = 0
+        for (const text of texts) {
+          const len = buf.write(text, off + HEADER)
+          buf.writeUInt32LE(len, off)
+          buf.writeUInt32LE(crc32(buf.subarray(off + HEADER, off + HEADER + len)), off + 4)
+          off += HEADER + len
         }
         try {
           if (this.segBytes > 0 && this.segBytes + bytes > SEGMENT_BYTES) await this.roll()
-          await this.fh.writev(bufs)
+          await this.fh.writev([buf])
           await this.fh.datasync()
           this.segBytes += bytes
         } catch (err) {
@@ -120,15 +128,20 @@ export class FileEventLog implements EventLog {
           }
           continue
         }
+        let t = 0
         for (const p of batch) {
           const first = this.nextSeq
           this.nextSeq += p.records.length
-          for (const r of p.records) this.tail.push(r)
+          for (const r of p.records) {
+            this.tail.push(r)
+            this.tailText.push(texts[t++]!)
+          }
           p.resolve(first)
         }
         if (this.tail.length > TAIL_RECORDS * 2) {
           const drop = this.tail.length - TAIL_RECORDS
           this.tail = this.tail.slice(drop)
+          this.tailText = this.tailText.slice(drop)
           this.tailBase += drop
         }
         const w = this.waiters
@@ -169,7 +182,10 @@ export class FileEventLog implements EventLog {
     if (from >= end) return []
     if (from >= this.tailBase) {
       const out: LogEntry[] = []
-      for (let s = from; s < end; s++) out.push({ seq: s, record: this.tail[s - this.tailBase]! })
+      for (let s = from; s < end; s++) {
+        const i = s - this.tailBase
+        out.push({ seq: s, record: this.tail[i]!, text: this.tailText[i]! })
+      }
       return out
     }
     return this.readDisk(from, Math.min(end, this.tailBase) - from)
@@ -183,8 +199,10 @@ export class FileEventLog implements EventLog {
       const seg = this.segments[i]!
       await scanSegment(seg.path, (n, payload) => {
         const seq = seg.first + n
-        if (seq >= from && out.length < max)
-          out.push({ seq, record: JSON.parse(payload.toString()) as CloudTrailRecord })
+        if (seq >= from && out.length < max) {
+          const text = payload.toString()
+          out.push({ seq, record: JSON.parse(text) as CloudTrailRecord, text })
+        }
         return out.length < max
       })
     }

@@ -9,7 +9,7 @@ import type { Logger } from '../telemetry/logger.js'
 import type { EventLog } from './event-log.js'
 import type { Sink } from './sink.js'
 
-const BATCH = 5000
+const BATCH = 50_000
 
 export interface SinkStatus {
   name: string
