@@ -96,13 +96,13 @@ describe('trail delivery across SIGKILL (e2e)', () => {
     await proc.kill('SIGKILL')
     await calls
     const beforeCrash = acked.length
-    assert.ok(beforeCrash > 20, `only ${beforeCrash} calls made before the kill`)
+    assert.ok(beforeCrash > 5, `only ${beforeCrash} calls made before the kill`)
 
     proc = await spawnServer(args, env)
     c = client(proc.url)
     await burst(c, 1000)
     const bucketDir = join(dataDir, 'buckets', BUCKET)
-    const deadline = Date.now() + 30_000
+    const deadline = Date.now() + 60_000
     let counts = new Map<string, number>()
     for (;;) {
       counts = await deliveredCounts(bucketDir)
