@@ -194,13 +194,16 @@ describe('pipeline/file-log', () => {
     await appendN(log, 3)
     // The next write fails half way (e.g. ENOSPC after some bytes went out).
     const fh = (log as unknown as { fh: FileHandle }).fh
-    const real = fh.writev.bind(fh)
-    fh.writev = (async (bufs: Buffer[]) => {
-      fh.writev = real
-      const all = Buffer.concat(bufs)
-      await fh.write(all, 0, all.length >> 1)
+    const realWrite = fh.write.bind(fh)
+    const realWritev = fh.writev.bind(fh)
+    const failHalfWay = async (data: Buffer) => {
+      fh.write = realWrite
+      fh.writev = realWritev
+      await realWrite(data, 0, data.length >> 1)
       throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' })
-    }) as FileHandle['writev']
+    }
+    fh.writev = ((bufs: Buffer[]) => failHalfWay(Buffer.concat(bufs))) as FileHandle['writev']
+    fh.write = ((data: Buffer) => failHalfWay(Buffer.from(data))) as unknown as FileHandle['write']
     await assert.rejects(log.append([rec(50, 200)]), /ENOSPC/)
     const later = await appendN(log, 4, 60)
     assert.deepEqual(
