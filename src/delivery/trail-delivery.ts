@@ -10,7 +10,8 @@
  */
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
-import { gzipSync } from 'node:zlib'
+import { promisify } from 'node:util'
+import { gzip as gzipCb } from 'node:zlib'
 import type { Trail } from '../domains/trails/model.js'
 import type { CloudTrailRecord } from '../events/record.js'
 import type { ObjectStore } from '../objectstore/port.js'
@@ -30,6 +31,9 @@ import {
   type StreamState,
   type TrailDeliveryStatus,
 } from './state.js'
+
+/** Off the event loop (libuv's thread pool): a 50 MB batch must not stall requests. */
+const gzip = promisify(gzipCb)
 
 /** AWS's limit is 50 MB per (compressed) log file; capping the uncompressed size keeps under it. */
 export const DEFAULT_MAX_FILE_BYTES = 50_000_000
@@ -248,21 +252,25 @@ export class TrailDelivery implements Sink {
     })
   }
 
+  /** Sends every due batch: streams in parallel (up to 4), each stream's batches in order. */
   private async deliverDue(now: Date, ignoreBackoff = false): Promise<void> {
-    for (const id of Object.keys(this.state.state.streams)) {
+    const ids = Object.keys(this.state.state.streams).filter(
+      (id) => (this.state.state.streams[id]?.pending.length ?? 0) > 0,
+    )
+    const drain = async (id: string) => {
       for (;;) {
         const st = this.state.state.streams[id]
         const batch = st?.pending[0]
-        if (!st || !batch) break
-        if (
-          !ignoreBackoff &&
-          batch.nextAttemptAt &&
-          Date.parse(batch.nextAttemptAt) > now.getTime()
-        )
-          break
-        if (!(await this.send(st, batch))) break
+        if (!st || !batch) return
+        const due = !batch.nextAttemptAt || Date.parse(batch.nextAttemptAt) <= now.getTime()
+        if (!ignoreBackoff && !due) return
+        if (!(await this.send(st, batch))) return
       }
     }
+    const workers = Array.from({ length: Math.min(4, ids.length) }, async () => {
+      for (let id = ids.shift(); id !== undefined; id = ids.shift()) await drain(id)
+    })
+    await Promise.all(workers)
   }
 
   /** Sends the oldest sealed batch of a stream; true when it was delivered. */
@@ -277,7 +285,7 @@ export class TrailDelivery implements Sink {
     }
     const attemptAt = this.o.clock.now()
     try {
-      await this.o.store.putObject(batch.bucket, batch.key, gzipSync(body), {
+      await this.o.store.putObject(batch.bucket, batch.key, await gzip(body), {
         contentType: 'application/json',
         contentEncoding: 'gzip',
         ...(batch.kmsKeyId ? { kmsKeyId: batch.kmsKeyId } : {}),
