@@ -21,6 +21,8 @@ import { ApiHandler } from './http/api.js'
 import { createHttpServer } from './http/server.js'
 import { Authorizer } from './iam/authorizer.js'
 import { bootstrapIdentities } from './iam/bootstrap.js'
+import type { ImportService } from './import/service.js'
+import { openImports } from './import/wiring.js'
 import { LocalObjectStore } from './objectstore/local-store.js'
 import type { ObjectStore } from './objectstore/port.js'
 import { S3ObjectStore } from './objectstore/s3-store.js'
@@ -40,6 +42,8 @@ export interface RunningServer {
   /** Where trails deliver log and digest files. */
   objectStore: ObjectStore
   delivery: TrailDelivery
+  /** Imports of CloudTrail log files into the pipeline. */
+  imports: ImportService
   close(): Promise<void>
 }
 
@@ -79,6 +83,14 @@ export async function startServer(
     digestIntervalSeconds: config.digestIntervalSeconds,
   })
   pipeline.addSink(delivery)
+  const imports = await openImports({
+    dataDir,
+    pipeline,
+    logger,
+    clock,
+    retentionDays: config.retentionDays,
+  })
+  pipeline.addSink(imports.sink)
   const lookup = new LookupService(history, {
     retentionDays: config.retentionDays,
     ratePerSecond: config.lookupRateLimit,
@@ -105,6 +117,7 @@ export async function startServer(
           ...publicKeyOperations(signingKeys),
         },
       },
+      imports: imports.binding(() => identities.defaultAccountId),
     },
     identities,
     authorizer: new Authorizer(identities),
@@ -150,6 +163,7 @@ export async function startServer(
   })
   const port = (server.address() as AddressInfo).port
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`
+  await imports.announce(url)
   logger.info({ url, dataDir }, 'OpenTrail is listening.')
   return {
     url,
@@ -158,10 +172,12 @@ export async function startServer(
     pipeline,
     objectStore,
     delivery,
+    imports: imports.service,
     async close() {
       clearInterval(retention)
       await new Promise<void>((r) => server.close(() => r()))
       server.closeAllConnections()
+      await imports.close()
       await pipeline.stop()
       s3Store?.destroy()
     },

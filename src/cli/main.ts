@@ -1,5 +1,6 @@
 /** @module cli/main  The `opentrail` command. Each sub-command lives in `commands/<verb>.ts`. */
 import { Command } from 'commander'
+import { registerImport } from './commands/import.js'
 import { registerKey } from './commands/key.js'
 import { registerLookupEvents } from './commands/lookup-events.js'
 import { registerServe } from './commands/serve.js'
@@ -17,5 +18,6 @@ registerKey(program)
 registerLookupEvents(program)
 registerTail(program)
 registerValidateLogs(program)
+registerImport(program)
 
 await program.parseAsync(process.argv)

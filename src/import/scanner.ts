@@ -241,8 +241,8 @@ export class RecordScanner {
         if (this.mode === Mode.Top) {
           throw new ScanError(
             'NotJson',
-            `The content is not JSON: unexpected ${JSON.stringify(buf.toString('utf8', pos, pos + 16))} ` +
-              `after ${this.seen} records.`,
+            // The content itself is not quoted: an import may point at any file the server can read.
+            `The content is not JSON (an unexpected character after ${this.seen} records).`,
           )
         }
         this.keyState = KEY_IDLE

@@ -51,7 +51,12 @@ export function parseRecord(text: string): { record: CloudTrailRecord; timeMs: n
   try {
     value = JSON.parse(text)
   } catch (err) {
-    return { reason: 'InvalidJson', message: `Not valid JSON: ${(err as Error).message}` }
+    // V8's message quotes the text; only the position is kept (the file may be anything).
+    const at = /position (\d+)/.exec((err as Error).message)?.[1]
+    return {
+      reason: 'InvalidJson',
+      message: `The record is not valid JSON${at ? ` (at character ${at})` : ''}.`,
+    }
   }
   return checkRecord(value)
 }
