@@ -7,7 +7,7 @@
  *
  *   npx tsx bench/ingest.ts [--events 300000] [--producers 64] [--batch 100]
  */
-import { mkdtemp, rm, stat } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { FileEventLog } from '../src/pipeline/file-log.js'
@@ -16,7 +16,7 @@ import { DuckDbHistoryStore } from '../src/storage/duckdb/history-store.js'
 import { createLogger } from '../src/telemetry/logger.js'
 import type { CloudTrailRecord } from '../src/events/record.js'
 import { EventGenerator } from './generator.js'
-import { arg, int, mib, ms, peakRss, summary, table } from './util.js'
+import { arg, historyBytes, int, mib, ms, peakRss, summary, table } from './util.js'
 
 const N = arg('events', 'BENCH_INGEST_EVENTS', 300_000)
 const PRODUCERS = arg('producers', 'BENCH_PRODUCERS', 64)
@@ -62,11 +62,7 @@ async function main(): Promise<void> {
   const stored = await store.count()
   const peak = peakRss()
   await pipeline.stop() // closes the store with a CHECKPOINT
-  const dbBytes = (await stat(dbPath)).size
-  const wal = await stat(dbPath + '.wal').then(
-    (s) => s.size,
-    () => 0,
-  )
+  const hb = await historyBytes(dbPath)
   await rm(dir, { recursive: true, force: true })
 
   const a = summary(acks)
@@ -77,11 +73,9 @@ async function main(): Promise<void> {
     ['batch ack latency p50', ms(a.p50)],
     ['batch ack latency p99', ms(a.p99)],
     ['events stored in history', int(stored)],
-    ['history.duckdb bytes (after CHECKPOINT)', int(dbBytes + wal)],
-    [
-      'bytes per stored event',
-      (dbBytes + wal) / stored > 0 ? ((dbBytes + wal) / stored).toFixed(1) : '-',
-    ],
+    ['DuckDB bytes (after CHECKPOINT)', int(hb.duckdb)],
+    ['LMDB row store bytes', int(hb.rows)],
+    ['bytes per stored event (both)', ((hb.duckdb + hb.rows) / stored).toFixed(1)],
     ['log segment bytes per event', logPerEvent.toFixed(1)],
     ['RSS after generating events', mib(rssAfterGen)],
     ['peak RSS', mib(peak)],

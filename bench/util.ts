@@ -74,3 +74,16 @@ export function arg(name: string, env: string, dflt: number): number {
 export function flag(name: string): boolean {
   return process.argv.includes(`--${name}`)
 }
+
+/** Bytes the Event History store occupies on disk: DuckDB file (+ WAL) and the LMDB row store. */
+export async function historyBytes(dbPath: string): Promise<{ duckdb: number; rows: number }> {
+  const size = (p: string) =>
+    stat(p).then(
+      (s) => Math.min(s.size, s.blocks * 512),
+      () => 0,
+    )
+  return {
+    duckdb: (await size(dbPath)) + (await size(dbPath + '.wal')),
+    rows: await size(dbPath + '.rows'),
+  }
+}

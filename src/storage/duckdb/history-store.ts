@@ -5,23 +5,35 @@
  * checkpoint commit in one transaction, so a crash never loses or duplicates a row.
  *
  * Layout (see docs/decisions/0001-event-history-store.md for the measurements behind it):
- * - `history`: one narrow row per event: seq, time, scope (account, region, category), the lookup
- *   attribute columns, the per-event record values and two ids into `parts` (record-codec.ts).
- *   DuckDB's dictionary/FSST/bit-packing compress the columns; rows arrive in seq (~time) order.
- * - `parts`: interned JSON fragments (record skeletons and userIdentity objects).
+ * - DuckDB `history`: one narrow row per event: seq, time, scope (account, region, category) and
+ *   the lookup attribute columns. DuckDB's dictionary/FSST/bit-packing compress the columns; rows
+ *   arrive in seq (~time) order.
+ * - DuckDB `parts`: interned fragments (record skeletons, userIdentity objects, user agents),
+ *   all held in memory for reads.
+ * - LMDB `<path>.rows` (a B-tree keyed by seq): the packed per-event values (row-payload.ts) that
+ *   rebuild a record with its fragments (record-codec.ts). DuckDB finds the page of seqs; LMDB
+ *   fetches them in microseconds each, which DuckDB cannot do for scattered rows. LMDB writes are
+ *   idempotent puts keyed by seq, committed before the DuckDB transaction: a crash in between is
+ *   replayed from the sink checkpoint and overwrites the same keys.
  * - `blocks`: per 8,192 rows the seq range, time range and a Bloom filter of lookup keys
  *   (block-index.ts). A lookup scans only candidate blocks, newest first, and stops as soon as no
  *   further block can hold a row newer than the page it has.
  * Batches reach DuckDB as one CSV file read by `read_csv` (parsed in DuckDB's threads, not ours).
  */
 import { unlink, writeFile } from 'node:fs/promises'
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
+import {
+  DuckDBInstance,
+  type DuckDBConnection,
+  type DuckDBPreparedStatement,
+} from '@duckdb/node-api'
+import { open as openLmdb, type Database } from 'lmdb'
 import { accountOf, type CloudTrailRecord } from '../../events/record.js'
 import type { LogEntry } from '../../pipeline/event-log.js'
 import type { Sink } from '../../pipeline/sink.js'
 import type { HistoryRow, HistoryStore, LookupAttributeKey, LookupQuery } from '../history-port.js'
 import { attrPrefix, Bloom, BLOCK_ROWS, newBlock, scopeKey, type Block } from './block-index.js'
 import { decodeRecord, encodeRecord } from './record-codec.js'
+import { decodePayload, encodePayload } from './row-payload.js'
 
 const COLUMN: Record<LookupAttributeKey, string> = {
   EventId: 'event_id',
@@ -48,6 +60,14 @@ const CODE: Record<LookupAttributeKey, string> = {
 
 /** Separator around each resource type / name in the resource columns. */
 const SEP = '\u001f'
+/** DuckDB connections for lookups (each with its own prepared statements). */
+const READERS = 3
+
+interface Reader {
+  conn: DuckDBConnection
+  stmts: Map<string, DuckDBPreparedStatement>
+}
+
 /** Interned fragments kept in memory (both directions) before the cache is dropped and refilled. */
 const MAX_CACHED_PARTS = 200_000
 
@@ -64,13 +84,7 @@ const HISTORY_COLUMNS = `
   access_key_id VARCHAR,
   read_only VARCHAR,
   resource_types VARCHAR,
-  resource_names VARCHAR,
-  request_id VARCHAR,
-  source_ip VARCHAR,
-  user_agent VARCHAR,
-  event_time VARCHAR,
-  who BIGINT,
-  skel BIGINT NOT NULL`
+  resource_names VARCHAR`
 
 const CSV_COLUMNS = `{${HISTORY_COLUMNS.split(',')
   .map((c) => c.trim().split(/\s+/))
@@ -149,11 +163,14 @@ export class DuckDbHistoryStore implements HistoryStore, Sink {
   private partTexts = new Map<number, string>()
   private writing: Promise<unknown> = Promise.resolve()
 
+  private readonly readers: Reader[] = []
+  private readerWaiters: ((r: Reader) => void)[] = []
+
   private constructor(
     private readonly path: string,
     private readonly instance: DuckDBInstance,
     private readonly writer: DuckDBConnection,
-    private readonly reader: DuckDBConnection,
+    private readonly rowsDb: Database<Buffer, number>,
   ) {}
 
   static async open(path: string): Promise<DuckDbHistoryStore> {
@@ -170,8 +187,15 @@ export class DuckDbHistoryStore implements HistoryStore, Sink {
         min_t BIGINT, max_t BIGINT, rows BIGINT, bloom BLOB);
       CREATE TABLE IF NOT EXISTS sink_checkpoint (name VARCHAR PRIMARY KEY, next_seq BIGINT NOT NULL);
     `)
-    const reader = await instance.connect()
-    const store = new DuckDbHistoryStore(path, instance, writer, reader)
+    const rowsDb = openLmdb<Buffer, number>({
+      path: `${path}.rows`,
+      encoding: 'binary',
+      // 10M rows of ~45 bytes need ~1 GiB of map at most; the map is virtual address space.
+      mapSize: 64 * 1024 ** 3,
+    })
+    const store = new DuckDbHistoryStore(path, instance, writer, rowsDb)
+    for (let i = 0; i < READERS; i++)
+      store.readers.push({ conn: await instance.connect(), stmts: new Map() })
     await store.loadState()
     await store.migrateV0()
     return store
@@ -181,6 +205,14 @@ export class DuckDbHistoryStore implements HistoryStore, Sink {
   private async loadState(): Promise<void> {
     const parts = await this.writer.runAndReadAll('SELECT coalesce(max(id), 0) FROM parts')
     this.nextPartId = Number(parts.getRows()[0]?.[0] ?? 0) + 1
+    // The dictionary is the hot set of every lookup: held in memory (the newest, up to the cap).
+    const texts = await this.writer.runAndReadAll(
+      `SELECT id, text FROM parts ORDER BY id DESC LIMIT ${MAX_CACHED_PARTS}`,
+    )
+    for (const [id, text] of texts.getRows()) {
+      this.partIds.set(String(text), Number(id))
+      this.partTexts.set(Number(id), String(text))
+    }
     const r = await this.writer.runAndReadAll(
       'SELECT id, first_seq, last_seq, min_t, max_t, rows, bloom FROM blocks ORDER BY id',
     )
@@ -284,6 +316,7 @@ export class DuckDbHistoryStore implements HistoryStore, Sink {
   private async writeNow(entries: LogEntry[], upTo: number, extraSql?: string): Promise<void> {
     const fresh: [number, string][] = []
     const rows: Row[] = []
+    const payloads: [number, Buffer][] = []
     const completed: Block[] = []
     const savedBlocks = this.blocks.slice(0, -1)
     const savedOpen = this.blocks[this.blocks.length - 1]!
@@ -328,8 +361,21 @@ export class DuckDbHistoryStore implements HistoryStore, Sink {
         open = newBlock(open.id + 1)
       }
       this.addToBlock(open, seq, t, keys)
-      const skel = this.intern(enc.skeleton, fresh)
-      const who = enc.who === null ? null : this.intern(enc.who, fresh)
+      const skelId = this.intern(enc.skeleton, fresh)
+      const whoId = enc.who === null ? 0 : this.intern(enc.who, fresh)
+      const uaId = enc.userAgent === null ? 0 : this.intern(enc.userAgent, fresh)
+      payloads.push([
+        seq,
+        encodePayload({
+          eventId: enc.eventId,
+          requestId: enc.requestId,
+          sourceIp: enc.sourceIp,
+          eventTime: enc.eventTime,
+          uaId,
+          whoId,
+          skelId,
+        }),
+      ])
       const row: Row = [
         seq,
         t,
@@ -344,12 +390,6 @@ export class DuckDbHistoryStore implements HistoryStore, Sink {
         readOnly,
         types,
         names,
-        enc.requestId,
-        enc.sourceIp,
-        enc.userAgent,
-        enc.eventTime,
-        who,
-        skel,
       ]
       rows.push(row)
     }
@@ -362,6 +402,12 @@ export class DuckDbHistoryStore implements HistoryStore, Sink {
         viaCsv = text.indexOf('\u0000') < 0
         if (viaCsv && rows.some((r) => rowChars(r) > 1_000_000)) viaCsv = false
         if (viaCsv) await writeFile(csv, text)
+      }
+      if (payloads.length > 0) {
+        await this.rowsDb.transaction(() => {
+          for (const [seq, p] of payloads) void this.rowsDb.put(seq, p)
+        })
+        await this.rowsDb.flushed
       }
       await this.writer.run('BEGIN TRANSACTION')
       if (viaCsv) {
@@ -482,94 +528,129 @@ export class DuckDbHistoryStore implements HistoryStore, Sink {
     let found: { seq: number; t: number }[] = []
     let i = 0
     let group = 1
-    while (i < cands.length) {
-      const nth = found[q.limit - 1]
-      if (nth && cands[i]!.maxT < nth.t) break
-      const take = cands.slice(i, i + group)
-      i += take.length
-      group = Math.min(group * 2, 32)
-      const ranges = seqRanges(take)
-      const lo = Math.min(...ranges.map((r) => r[0]))
-      const hi = Math.max(...ranges.map((r) => r[1]))
-      const inRanges =
-        ranges.length === 1
-          ? ''
-          : ` AND (${ranges.map(([a, b]) => `seq BETWEEN ${a} AND ${b}`).join(' OR ')})`
-      const r = await this.reader.runAndReadAll(
-        `SELECT seq, t FROM history WHERE seq BETWEEN ${lo} AND ${hi}${inRanges} AND ${filter}
-          ORDER BY t DESC, seq DESC LIMIT ${q.limit}`,
-        params,
-      )
-      for (const row of r.getRows()) found.push({ seq: Number(row[0]), t: Number(row[1]) })
-      found.sort((a, b) => b.t - a.t || b.seq - a.seq)
-      if (found.length > q.limit) found = found.slice(0, q.limit)
+    const reader = await this.acquire()
+    try {
+      while (i < cands.length) {
+        const nth = found[q.limit - 1]
+        if (nth && cands[i]!.maxT < nth.t) break
+        const take = cands.slice(i, i + group)
+        i += take.length
+        group = Math.min(group * 4, 64)
+        const ranges = seqRanges(take)
+        let rows: unknown[][]
+        if (ranges.length === 1) {
+          const sql = `SELECT seq, t FROM history WHERE seq BETWEEN $lo AND $hi AND ${filter}
+            ORDER BY t DESC, seq DESC LIMIT ${q.limit}`
+          let stmt = reader.stmts.get(sql)
+          if (!stmt) {
+            stmt = await reader.conn.prepare(sql)
+            if (reader.stmts.size > 200) reader.stmts.clear()
+            reader.stmts.set(sql, stmt)
+          }
+          stmt.bind({ ...params, lo: ranges[0]![0], hi: ranges[0]![1] })
+          rows = (await stmt.runAndReadAll()).getRows()
+        } else {
+          // One sub-select per range, so that each prunes to its own row groups.
+          const sql = ranges
+            .map(
+              ([a, b]) =>
+                `SELECT seq, t FROM history WHERE seq BETWEEN ${a} AND ${b} AND ${filter}`,
+            )
+            .join(' UNION ALL ')
+          rows = (
+            await reader.conn.runAndReadAll(
+              `SELECT seq, t FROM (${sql}) ORDER BY t DESC, seq DESC LIMIT ${q.limit}`,
+              params,
+            )
+          ).getRows()
+        }
+        for (const row of rows) found.push({ seq: Number(row[0]), t: Number(row[1]) })
+        found.sort((a, b) => b.t - a.t || b.seq - a.seq)
+        if (found.length > q.limit) found = found.slice(0, q.limit)
+      }
+    } finally {
+      this.release(reader)
     }
     if (found.length === 0) return []
-    return this.fetch(found)
+    return this.fetch(found, q.accountId, q.region)
   }
 
-  /** Rebuilds the record JSON of the given rows (newest first, as given). */
-  private async fetch(found: { seq: number; t: number }[]): Promise<HistoryRow[]> {
-    const seqs = found.map((f) => f.seq)
-    const r = await this.reader.runAndReadAll(
-      `SELECT seq, t, account, region, event_id, request_id, source_ip, user_agent, event_time, who, skel
-        FROM history WHERE seq BETWEEN ${Math.min(...seqs)} AND ${Math.max(...seqs)}
-        AND seq IN (${seqs.join(',')})`,
-    )
-    const rows = r.getRows()
+  private acquire(): Promise<Reader> {
+    const r = this.readers.pop()
+    if (r) return Promise.resolve(r)
+    return new Promise((resolve) => this.readerWaiters.push(resolve))
+  }
+
+  private release(r: Reader): void {
+    const w = this.readerWaiters.shift()
+    if (w) w(r)
+    else this.readers.push(r)
+  }
+
+  /** Rebuilds the record JSON of the given rows (newest first, as given) from LMDB and parts. */
+  private async fetch(
+    found: { seq: number; t: number }[],
+    account: string,
+    region: string,
+  ): Promise<HistoryRow[]> {
+    const payloads = found.map((f) => {
+      const b = this.rowsDb.getBinary(f.seq)
+      return b ? decodePayload(b) : undefined
+    })
     const missing = new Set<number>()
-    for (const row of rows) {
-      for (const i of [9, 10]) {
-        const id = row[i]
-        if (id !== null && !this.partTexts.has(Number(id))) missing.add(Number(id))
-      }
+    for (const p of payloads) {
+      if (!p) continue
+      for (const id of [p.skelId, p.whoId, p.uaId])
+        if (id !== 0 && !this.partTexts.has(id)) missing.add(id)
     }
     if (missing.size > 0) {
       const ids = [...missing]
-      const p = await this.reader.runAndReadAll(
-        `SELECT id, text FROM parts WHERE id BETWEEN ${Math.min(...ids)} AND ${Math.max(...ids)}
-          AND id IN (${ids.join(',')})`,
-      )
-      for (const [id, text] of p.getRows()) this.partTexts.set(Number(id), String(text))
+      const reader = await this.acquire()
+      try {
+        const p = await reader.conn.runAndReadAll(
+          `SELECT id, text FROM parts WHERE id IN (${ids.join(',')})`,
+        )
+        for (const [id, text] of p.getRows()) this.partTexts.set(Number(id), String(text))
+      } finally {
+        this.release(reader)
+      }
     }
-    const bySeq = new Map<number, HistoryRow>()
-    for (const row of rows) {
-      const s = (i: number) => (row[i] === null ? null : String(row[i]))
-      const seq = Number(row[0])
-      const timeMs = Number(row[1])
-      const who = row[9] === null ? null : (this.partTexts.get(Number(row[9])) ?? null)
-      const skel = this.partTexts.get(Number(row[10]))
+    const out: HistoryRow[] = []
+    found.forEach((f, i) => {
+      const p = payloads[i]
+      if (!p) return // expired between the two steps
+      const skel = this.partTexts.get(p.skelId)
       if (skel === undefined)
-        throw new Error(`ERR_HISTORY_PART: record fragment ${String(row[10])} is missing`)
+        throw new Error(`ERR_HISTORY_PART: record fragment ${p.skelId} is missing`)
       const body = decodeRecord(skel, {
-        timeMs,
-        account: s(2)!,
-        region: s(3)!,
-        eventId: s(4),
-        requestId: s(5),
-        sourceIp: s(6),
-        userAgent: s(7),
-        eventTime: s(8),
-        who,
+        timeMs: f.t,
+        account,
+        region,
+        eventId: p.eventId,
+        requestId: p.requestId,
+        sourceIp: p.sourceIp,
+        userAgent: p.uaId === 0 ? null : (this.partTexts.get(p.uaId) ?? null),
+        eventTime: p.eventTime,
+        who: p.whoId === 0 ? null : (this.partTexts.get(p.whoId) ?? null),
       })
-      bySeq.set(seq, { seq, timeMs, body })
-    }
-    return found.map((f) => bySeq.get(f.seq)).filter((x): x is HistoryRow => x !== undefined)
+      out.push({ seq: f.seq, timeMs: f.t, body })
+    })
+    return out
   }
 
   async expire(before: Date): Promise<number> {
     const cutoff = before.getTime()
     const run = this.writing.then(async () => {
+      const gone = await this.writer.runAndReadAll(`SELECT seq FROM history WHERE t < $1`, [cutoff])
       const r = await this.writer.run(`DELETE FROM history WHERE t < $1`, [cutoff])
       if (r.rowsChanged > 0) {
         await this.writer.run(`DELETE FROM blocks WHERE max_t < $1`, [cutoff])
-        // Fragments no remaining row uses; the write cache is dropped so no new row reuses one.
-        await this.writer.run(`DELETE FROM parts WHERE id NOT IN
-          (SELECT skel FROM history UNION ALL SELECT who FROM history WHERE who IS NOT NULL)`)
-        this.partIds.clear()
-        this.partTexts.clear()
         const open = this.blocks[this.blocks.length - 1]!
         this.blocks = [...this.blocks.slice(0, -1).filter((b) => b.maxT >= cutoff), open]
+        // After DuckDB: a crash in between leaves only unreachable LMDB rows behind.
+        await this.rowsDb.transaction(() => {
+          for (const [seq] of gone.getRows()) void this.rowsDb.remove(Number(seq))
+        })
       }
       return r.rowsChanged
     })
@@ -578,16 +659,17 @@ export class DuckDbHistoryStore implements HistoryStore, Sink {
   }
 
   async count(): Promise<number> {
-    const r = await this.reader.runAndReadAll('SELECT count(*) FROM history')
+    const r = await this.writer.runAndReadAll('SELECT count(*) FROM history')
     return Number(r.getRows()[0]?.[0] ?? 0)
   }
 
   async close(): Promise<void> {
     await this.writing
     await this.writer.run('CHECKPOINT').catch(() => undefined)
+    for (const r of this.readers) r.conn.closeSync()
     this.writer.closeSync()
-    this.reader.closeSync()
     this.instance.closeSync()
+    await this.rowsDb.close()
   }
 }
 
