@@ -16,9 +16,9 @@ import { DuckDbHistoryStore } from '../src/storage/duckdb/history-store.js'
 import { createLogger } from '../src/telemetry/logger.js'
 import type { CloudTrailRecord } from '../src/events/record.js'
 import { EventGenerator } from './generator.js'
-import { arg, historyBytes, int, mib, ms, peakRss, summary, table } from './util.js'
+import { arg, FULL, historyBytes, int, mib, ms, peakRss, summary, table } from './util.js'
 
-const N = arg('events', 'BENCH_INGEST_EVENTS', 300_000)
+const N = arg('events', 'BENCH_INGEST_EVENTS', FULL ? 2_000_000 : 300_000)
 const PRODUCERS = arg('producers', 'BENCH_PRODUCERS', 64)
 const BATCH = arg('batch', 'BENCH_BATCH', 100)
 

@@ -10,7 +10,7 @@
  *      HTTP, one at a time and with 16 in flight. Every such call is also recorded as an event.
  *
  *   npx tsx bench/lookup.ts [--events 1000000] [--queries 2000] [--seconds 10]
- *   BENCH_LOOKUP_EVENTS=10000000 npx tsx bench/lookup.ts      # the full 10 million
+ *   BENCH_FULL=1 npx tsx bench/lookup.ts      # the full 10 million (or --events N)
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -23,9 +23,9 @@ import type { LookupAttributeKey } from '../src/storage/history-port.js'
 import { DuckDbHistoryStore, usernameOf } from '../src/storage/duckdb/history-store.js'
 import { createLogger } from '../src/telemetry/logger.js'
 import { EventGenerator, Rng } from './generator.js'
-import { arg, grid, historyBytes, int, mib, peakRss, summary, table } from './util.js'
+import { arg, FULL, grid, historyBytes, int, mib, peakRss, summary, table } from './util.js'
 
-const N = arg('events', 'BENCH_LOOKUP_EVENTS', 1_000_000)
+const N = arg('events', 'BENCH_LOOKUP_EVENTS', FULL ? 10_000_000 : 1_000_000)
 const QUERIES = arg('queries', 'BENCH_LOOKUP_QUERIES', 2000)
 const SECONDS = arg('seconds', 'BENCH_LOOKUP_SECONDS', 10)
 const DAY = 86_400_000

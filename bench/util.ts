@@ -59,6 +59,9 @@ export async function dirBytes(dir: string, suffix = ''): Promise<number> {
   return total
 }
 
+/** BENCH_FULL=1 (or --full) selects the full sizes (10 million stored events for lookups). */
+export const FULL = process.env['BENCH_FULL'] === '1' || process.argv.includes('--full')
+
 /** `--name=value` or `--name value` flags, then the environment variable, then the default. */
 export function arg(name: string, env: string, dflt: number): number {
   const argv = process.argv
