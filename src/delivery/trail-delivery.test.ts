@@ -163,6 +163,17 @@ describe('trail delivery sink', () => {
     await d.close()
   })
 
+  it('persists the checkpoint of batches that matched nothing lazily, at the next pass', async () => {
+    const d = await open()
+    await d.write([], 10)
+    assert.equal(await d.checkpoint(), 0)
+    await d.tick()
+    assert.equal(await d.checkpoint(), 10)
+    await d.write([], 20)
+    await d.close()
+    assert.equal(await (await open()).checkpoint(), 20)
+  })
+
   it('does not route records of a stopped trail, nor from before logging started', async () => {
     trails = [makeTrail({ isLogging: false, stopLoggingTime: new Date(T0 + 5000).toISOString() })]
     const d = await open()
