@@ -3,7 +3,9 @@ import assert from 'node:assert/strict'
 import { mkdtemp, writeFile, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { gzipSync } from 'node:zlib'
+import { createHash } from 'node:crypto'
+import { mkdir } from 'node:fs/promises'
+import { gunzipSync, gzipSync } from 'node:zlib'
 import type { CloudTrailRecord } from '../events/record.js'
 import { systemClock } from '../shared/clock.js'
 import { createLogger } from '../telemetry/logger.js'
@@ -153,5 +155,41 @@ describe('ImportService', () => {
       (await svc.start({ source: src, olderThanRetention: 'import' })).importId,
     )
     assert.equal(imported.statistics.eventsImported, 10)
+  })
+
+  it('--validate-digests imports only files whose hash a digest file in the tree lists', async () => {
+    const src = await fixture(3, 4)
+    const sha = async (n: string) =>
+      createHash('sha256')
+        .update(gunzipSync(await readFile(join(src, n))))
+        .digest('hex')
+    const digestDir = join(src, 'AWSLogs', '111122223333', 'CloudTrail-Digest', 'us-east-1')
+    await mkdir(digestDir, { recursive: true })
+    const digest = {
+      awsAccountId: '111122223333',
+      logFiles: [
+        { s3Bucket: 'b', s3Object: 'AWSLogs/x/f000.json.gz', hashValue: await sha('f000.json.gz') },
+        { s3Bucket: 'b', s3Object: 'AWSLogs/x/f001.json.gz', hashValue: '00'.repeat(32) },
+      ],
+    }
+    await writeFile(
+      join(
+        digestDir,
+        '111122223333_CloudTrail-Digest_us-east-1_t_us-east-1_20240101T000000Z.json.gz',
+      ),
+      gzipSync(JSON.stringify(digest)),
+    )
+    const target = new MemoryTarget()
+    const svc = await service(target)
+    const final = await svc.wait((await svc.start({ source: src, validateDigests: true })).importId)
+    assert.equal(final.statistics.eventsImported, 4)
+    const failures = await svc.failures(final.importId)
+    assert.deepEqual(
+      failures.map((f) => [f.location, f.errorType]),
+      [
+        ['f001.json.gz', 'DigestMismatch'],
+        ['f002.json.gz', 'NoDigest'],
+      ],
+    )
   })
 })
