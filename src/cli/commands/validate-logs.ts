@@ -14,12 +14,7 @@ import {
   GetTrailStatusCommand,
   ListPublicKeysCommand,
 } from '@aws-sdk/client-cloudtrail'
-import {
-  GetBucketLocationCommand,
-  GetObjectCommand,
-  ListObjectsV2Command,
-  S3Client,
-} from '@aws-sdk/client-s3'
+import type { S3Client } from '@aws-sdk/client-s3'
 import { InvalidArgumentError, type Command } from 'commander'
 import {
   DigestTraverser,
@@ -168,14 +163,16 @@ async function run(opts: Options, out: Output): Promise<number> {
     .then((s) => s.LatestDigestDeliveryTime)
     .catch(() => undefined)
 
-  const s3 = new S3Clients(s3Endpoint, region, credentials)
+  // Loaded here: the S3 SDK is heavy, and the other commands must not pay for it at startup.
+  const S3 = await import('@aws-sdk/client-s3')
+  const s3 = new S3Clients(S3, s3Endpoint, region, credentials)
   const source: ValidationSource = {
     async *listKeys(b, p, startAfter) {
       const client = await s3.forBucket(b)
       let token: string | undefined
       do {
         const r = await client.send(
-          new ListObjectsV2Command({
+          new S3.ListObjectsV2Command({
             Bucket: b,
             Prefix: p,
             ...(token ? { ContinuationToken: token } : { StartAfter: startAfter }),
@@ -187,7 +184,7 @@ async function run(opts: Options, out: Output): Promise<number> {
     },
     async getObject(b, k) {
       const client = await s3.forBucket(b)
-      const r = await client.send(new GetObjectCommand({ Bucket: b, Key: k }))
+      const r = await client.send(new S3.GetObjectCommand({ Bucket: b, Key: k }))
       const body = Buffer.from((await r.Body?.transformToByteArray()) ?? [])
       return { body, metadata: r.Metadata ?? {} }
     },
@@ -468,6 +465,7 @@ class S3Clients {
   private readonly regions = new Map<string, Promise<string>>()
 
   constructor(
+    private readonly sdk: typeof import('@aws-sdk/client-s3'),
     private readonly endpoint: string,
     private readonly defaultRegion: string,
     private readonly credentials: ReturnType<typeof credentialProvider>,
@@ -476,7 +474,7 @@ class S3Clients {
   private client(region: string): S3Client {
     let c = this.clients.get(region)
     if (!c) {
-      c = new S3Client({
+      c = new this.sdk.S3Client({
         endpoint: this.endpoint,
         region,
         credentials: this.credentials,
@@ -493,7 +491,7 @@ class S3Clients {
     let region = this.regions.get(bucket)
     if (!region) {
       region = this.client(this.defaultRegion)
-        .send(new GetBucketLocationCommand({ Bucket: bucket }))
+        .send(new this.sdk.GetBucketLocationCommand({ Bucket: bucket }))
         .then((r) => r.LocationConstraint || 'us-east-1')
         .catch(() => this.defaultRegion)
       this.regions.set(bucket, region)
