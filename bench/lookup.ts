@@ -12,7 +12,8 @@
  *   npx tsx bench/lookup.ts [--events 1000000] [--queries 2000] [--seconds 10]
  *   BENCH_FULL=1 npx tsx bench/lookup.ts      # the full 10 million (or --events N)
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail'
@@ -23,7 +24,18 @@ import type { LookupAttributeKey } from '../src/storage/history-port.js'
 import { DuckDbHistoryStore, usernameOf } from '../src/storage/duckdb/history-store.js'
 import { createLogger } from '../src/telemetry/logger.js'
 import { EventGenerator, Rng } from './generator.js'
-import { arg, FULL, grid, historyBytes, int, mib, peakRss, summary, table } from './util.js'
+import {
+  arg,
+  argString,
+  FULL,
+  grid,
+  historyBytes,
+  int,
+  mib,
+  peakRss,
+  summary,
+  table,
+} from './util.js'
 
 const N = arg('events', 'BENCH_LOOKUP_EVENTS', FULL ? 10_000_000 : 1_000_000)
 const QUERIES = arg('queries', 'BENCH_LOOKUP_QUERIES', 2000)
@@ -216,10 +228,26 @@ function report(title: string, r: Result): void {
 }
 
 async function main(): Promise<void> {
-  const now = Date.now()
-  const dir = await mkdtemp(join(tmpdir(), 'opentrail-bench-lookup-'))
+  let now = Date.now()
+  // --dir keeps the loaded store (and reuses it on the next run with the same --dir).
+  const keep = process.env['BENCH_LOOKUP_DIR'] ?? argString('dir')
+  const dir = keep ?? (await mkdtemp(join(tmpdir(), 'opentrail-bench-lookup-')))
   try {
-    const sample = await load(dir, now)
+    let sample: CloudTrailRecord[]
+    const saved = join(dir, 'bench-sample.json')
+    if (keep && existsSync(saved)) {
+      const s = JSON.parse(await readFile(saved, 'utf8')) as {
+        now: number
+        sample: CloudTrailRecord[]
+      }
+      sample = s.sample
+      now = s.now
+      console.log(`reusing the store loaded in ${dir}`)
+    } else {
+      await mkdir(dir, { recursive: true })
+      sample = await load(dir, now)
+      await writeFile(saved, JSON.stringify({ now, sample }))
+    }
     const queries = makeQueries(sample, now, QUERIES, 5)
 
     // 1. Store level.
@@ -292,7 +320,7 @@ async function main(): Promise<void> {
     await server.close()
     table('memory', [['peak RSS (load, store and server phases)', mib(peakRss())]])
   } finally {
-    await rm(dir, { recursive: true, force: true })
+    if (!keep) await rm(dir, { recursive: true, force: true })
   }
 }
 

@@ -74,6 +74,16 @@ export function arg(name: string, env: string, dflt: number): number {
   return e ? Number(e) : dflt
 }
 
+export function argString(name: string): string | undefined {
+  const argv = process.argv
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!
+    if (a === `--${name}` && argv[i + 1]) return argv[i + 1]
+    if (a.startsWith(`--${name}=`)) return a.slice(name.length + 3)
+  }
+  return undefined
+}
+
 export function flag(name: string): boolean {
   return process.argv.includes(`--${name}`)
 }

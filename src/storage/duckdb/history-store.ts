@@ -182,7 +182,7 @@ export class DuckDbHistoryStore implements HistoryStore, Sink {
     const writer = await instance.connect()
     await writer.run(`
       CREATE TABLE IF NOT EXISTS history (${HISTORY_COLUMNS});
-      CREATE TABLE IF NOT EXISTS parts (id BIGINT NOT NULL, text VARCHAR NOT NULL);
+      CREATE TABLE IF NOT EXISTS parts (id BIGINT NOT NULL, text VARCHAR NOT NULL USING COMPRESSION zstd);
       CREATE TABLE IF NOT EXISTS blocks (id BIGINT NOT NULL, first_seq BIGINT, last_seq BIGINT,
         min_t BIGINT, max_t BIGINT, rows BIGINT, bloom BLOB);
       CREATE TABLE IF NOT EXISTS sink_checkpoint (name VARCHAR PRIMARY KEY, next_seq BIGINT NOT NULL);
