@@ -1,8 +1,9 @@
 /**
  * @module digest/handlers
  * ListPublicKeys: the public keys that sign digest files in the caller's region, whose validity
- * overlaps [StartTime, EndTime] (both default to now, which returns the current key). `Value` is
- * the PKCS#1 RSAPublicKey DER (base64 on the wire); `Fingerprint` is its hex MD5.
+ * overlaps [StartTime, EndTime] (both default to now, which returns the current key, once the
+ * region has signed a digest). `Value` is the PKCS#1 RSAPublicKey DER (base64 on the wire);
+ * `Fingerprint` is its hex MD5.
  */
 import type { OperationTable } from '../protocol/operation.js'
 import { awsError } from '../shared/errors.js'
@@ -33,8 +34,8 @@ export function publicKeyOperations(keys: SigningKeyStore): OperationTable {
           throw InvalidTimeRangeException('The start time must be before the end time.')
         }
         const offset = typeof input['NextToken'] === 'string' ? decodeToken(input['NextToken']) : 0
-        // There is always a current key for the region.
-        await keys.current(ctx.region)
+        // Keys exist once a digest of the region was signed; a call never creates one (a caller
+        // could otherwise have key pairs generated for any region name it signs with).
         const all = keys.publicKeys(ctx.region, start, end)
         const page = all.slice(offset, offset + PAGE)
         return {
