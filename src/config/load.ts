@@ -32,7 +32,7 @@ export async function loadConfig(overrides: Overrides = {}, env = process.env): 
         > | null) ?? {}
     } catch (err) {
       throw new ConfigError(
-        `Config file ${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`,
+        `Config file ${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${parseErrorPosition(err)}`,
       )
     }
   }
@@ -49,4 +49,16 @@ export async function loadConfig(overrides: Overrides = {}, env = process.env): 
     throw new ConfigError(`Invalid configuration${file ? ` in ${file}` : ''}:\n${lines.join('\n')}`)
   }
   return parsed.data
+}
+
+/**
+ * Where a parse error is, without echoing the offending source line: a config file holds secret
+ * keys, and error messages reach terminals and logs.
+ */
+function parseErrorPosition(err: unknown): string {
+  const e = err as { linePos?: { line: number; col: number }[]; message?: string }
+  const pos = e.linePos?.[0]
+  if (pos) return `syntax error at line ${pos.line}, column ${pos.col}`
+  const m = /position (\d+)/.exec(e.message ?? '')
+  return m ? `syntax error at character ${m[1]}` : 'syntax error'
 }

@@ -273,40 +273,33 @@ describe('e2e auth: SigV4 and IAM', () => {
     }
   })
 
-  // SECURITY BUG, outside this suite's fix scope (src/domains/trails): an IAM Deny on a trail ARN
-  // is bypassed by naming the trail with another partition (arn:aws-cn:...). arnFor() in
-  // handlers.ts authorizes the raw ARN string while TrailService.find() ignores the partition,
-  // so the call resolves to the protected trail and deletes it. Fix: authorize the resolved
-  // trail's canonical ARN, and reject or compare the partition. Drop `todo` once fixed.
-  it(
-    'a resource-level Deny holds however the trail is named',
-    { todo: 'IAM Deny bypass via a non-aws partition ARN (src/domains/trails/handlers.ts arnFor)' },
-    async () => {
-      const created = await admin.send(
-        new CreateTrailCommand({ Name: 'protected', S3BucketName: 'bucket' }),
+  // Regression: an IAM Deny on a trail ARN must hold when the trail is named another way
+  // (another partition): the call is authorized against the trail's canonical ARN.
+  it('a resource-level Deny holds however the trail is named', async () => {
+    const created = await admin.send(
+      new CreateTrailCommand({ Name: 'protected', S3BucketName: 'bucket' }),
+    )
+    const arn = created.TrailARN!
+    assert.equal(arn, `arn:aws:cloudtrail:us-east-1:${ACCOUNT}:trail/protected`)
+    const guard = as(GUARD)
+    const outcomes: string[] = []
+    for (const Name of [
+      'protected',
+      arn,
+      arn.replace('arn:aws:', 'arn:aws-cn:'),
+      arn.replace('arn:aws:', 'arn:aws-us-gov:'),
+    ]) {
+      const outcome = await guard.send(new DeleteTrailCommand({ Name })).then(
+        () => 'deleted',
+        (e: Error) => e.name,
       )
-      const arn = created.TrailARN!
-      assert.equal(arn, `arn:aws:cloudtrail:us-east-1:${ACCOUNT}:trail/protected`)
-      const guard = as(GUARD)
-      const outcomes: string[] = []
-      for (const Name of [
-        'protected',
-        arn,
-        arn.replace('arn:aws:', 'arn:aws-cn:'),
-        arn.replace('arn:aws:', 'arn:aws-us-gov:'),
-      ]) {
-        const outcome = await guard.send(new DeleteTrailCommand({ Name })).then(
-          () => 'deleted',
-          (e: Error) => e.name,
-        )
-        if (outcome !== 'AccessDeniedException') outcomes.push(`${Name}: ${outcome}`)
-      }
-      const left = await admin.send(new DescribeTrailsCommand({ trailNameList: ['protected'] }))
-      await admin.send(new DeleteTrailCommand({ Name: arn })).catch(() => undefined)
-      assert.equal(left.trailList?.length, 1, 'the protected trail was deleted')
-      assert.deepEqual(outcomes, [])
-    },
-  )
+      if (outcome !== 'AccessDeniedException') outcomes.push(`${Name}: ${outcome}`)
+    }
+    const left = await admin.send(new DescribeTrailsCommand({ trailNameList: ['protected'] }))
+    await admin.send(new DeleteTrailCommand({ Name: arn })).catch(() => undefined)
+    assert.equal(left.trailList?.length, 1, 'the protected trail was deleted')
+    assert.deepEqual(outcomes, [])
+  })
 
   it('failed authentications are recorded as Unknown with the claimed access key', async () => {
     const unknown = await sdkError(as(UNKNOWN).send(new DescribeTrailsCommand({})))
@@ -407,38 +400,32 @@ describe('e2e auth: the server log output holds no secret', () => {
     await rm(dir, { recursive: true, force: true })
   })
 
-  // Known leak outside this suite's fix scope (src/config/load.ts): a YAML syntax error is
-  // reported with the yaml library's excerpt of the offending line, secret included. Fix: report
-  // only the line and column. Drop `todo` once fixed.
-  it(
-    'a config file that fails to parse is reported without its secrets',
-    { todo: 'YAML parse errors echo the source line (src/config/load.ts)' },
-    async () => {
-      const config = join(dir, 'broken.yaml')
-      const secret = 'wJalrXUtnFEMIK7MDENGbPxRfiCY0000000000'
-      await writeFile(
-        config,
-        [
-          'accounts:',
-          "  - accountId: '111122223333'",
-          '    users:',
-          '      - name: auditor',
-          '        accessKeys:',
-          `          - { accessKeyId: AKIAAUDITOR000000001, secretAccessKey: "${secret}" `,
-          '',
-        ].join('\n'),
-      )
-      const err = await spawnServer(['--data-dir', join(dir, 'd2'), '--config', config]).then(
-        async (p) => {
-          await p.kill()
-          return new Error('the server started with a broken config')
-        },
-        (e: Error) => e,
-      )
-      assert.match(err.message, /not valid YAML/)
-      assert.ok(!err.message.includes(secret.slice(0, 8)), 'the secret is in the output')
-    },
-  )
+  // Regression: YAML syntax errors are reported by line and column only, never the source line.
+  it('a config file that fails to parse is reported without its secrets', async () => {
+    const config = join(dir, 'broken.yaml')
+    const secret = 'wJalrXUtnFEMIK7MDENGbPxRfiCY0000000000'
+    await writeFile(
+      config,
+      [
+        'accounts:',
+        "  - accountId: '111122223333'",
+        '    users:',
+        '      - name: auditor',
+        '        accessKeys:',
+        `          - { accessKeyId: AKIAAUDITOR000000001, secretAccessKey: "${secret}" `,
+        '',
+      ].join('\n'),
+    )
+    const err = await spawnServer(['--data-dir', join(dir, 'd2'), '--config', config]).then(
+      async (p) => {
+        await p.kill()
+        return new Error('the server started with a broken config')
+      },
+      (e: Error) => e,
+    )
+    assert.match(err.message, /not valid YAML/)
+    assert.ok(!err.message.includes(secret.slice(0, 8)), 'the secret is in the output')
+  })
 
   it('at trace level, through good, denied, failed and malformed calls', async () => {
     const config = join(dir, 'config.json')

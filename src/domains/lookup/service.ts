@@ -120,8 +120,8 @@ function decodeToken(token: string, fp: string): { timeMs: number; seq: number }
       s: unknown
       f: unknown
     }
-    if (typeof v.t === 'number' && typeof v.s === 'number' && v.f === fp)
-      return { timeMs: v.t, seq: v.s }
+    if (Number.isSafeInteger(v.t) && Number.isSafeInteger(v.s) && v.f === fp)
+      return { timeMs: v.t as number, seq: v.s as number }
   } catch {
     // fall through to the AWS error
   }

@@ -31,10 +31,12 @@ const scope = (ctx: RequestContext): Scope => ({ accountId: ctx.accountId, regio
 /** The ARN of the trail a name or ARN refers to (for IAM and the record), resolved when it exists. */
 function arnFor(service: TrailService, nameOrArn: unknown, ctx: RequestContext): string {
   const v = str(nameOrArn) ?? ''
-  if (v.startsWith('arn:')) return v
+  // Authorize against the canonical ARN of the trail the call will act on, never the raw string:
+  // a variant spelling (another partition, say) must not slip past a Deny on the real ARN.
   try {
     return trailArn(service.find(scope(ctx), v))
   } catch {
+    if (v.startsWith('arn:')) return v
     return `arn:aws:cloudtrail:${ctx.region}:${ctx.accountId}:trail/${v}`
   }
 }
