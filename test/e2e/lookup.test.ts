@@ -252,6 +252,8 @@ describe('e2e LookupEvents', () => {
     const ids = await Promise.all(
       Array.from({ length: 55 }, () => bulk.send(new ListTrailsCommand({}))),
     )
+    // The 55 calls ran concurrently, so no single one is the last to land: wait for all of them.
+    await ts.server.pipeline.drain()
     await findRecorded(admin, ids[54]!.$metadata.requestId!, [attr('Username', 'bulk')])
     const byBulk = [attr('Username', 'bulk')]
     for (const n of [1, 7, 50]) {
