@@ -2,6 +2,8 @@
  * @module s3api/errors
  * S3's error codes, HTTP statuses and wording, as `<Error>` documents carry them.
  */
+import type { ServiceError } from '../shared/errors.js'
+
 export class S3Error extends Error {
   constructor(
     readonly code: string,
@@ -36,3 +38,34 @@ export const notImplemented = (what: string) =>
     `A header you provided implies functionality that is not implemented (${what}).`,
     501,
   )
+
+/** Maps the JSON-protocol authentication errors of protocol/sigv4 to S3's codes. */
+export function fromAuthError(err: ServiceError, accessKeyId?: string): S3Error {
+  switch (err.code) {
+    case 'MissingAuthenticationTokenException':
+      return accessDenied()
+    case 'UnrecognizedClientException':
+      return new S3Error(
+        'InvalidAccessKeyId',
+        'The AWS Access Key Id you provided does not exist in our records.',
+        403,
+        accessKeyId ? { AWSAccessKeyId: accessKeyId } : {},
+      )
+    case 'IncompleteSignatureException':
+      return new S3Error('AuthorizationHeaderMalformed', err.message, 400)
+    case 'InvalidSignatureException':
+      if (/Signature (expired|not yet current)/.test(err.message))
+        return new S3Error(
+          'RequestTimeTooSkewed',
+          'The difference between the request time and the current time is too large.',
+          403,
+        )
+      return new S3Error(
+        'SignatureDoesNotMatch',
+        'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+        403,
+      )
+    default:
+      return new S3Error(err.code, err.message, err.status)
+  }
+}

@@ -8,12 +8,10 @@
  * the response is sent. Bodies stream to disk; payload hashes, chunk signatures and checksums are
  * checked before an object is committed.
  */
-import { randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { TLSSocket } from 'node:tls'
 import { pipeline } from 'node:stream/promises'
 import { buildApiEvent } from '../events/api-event.js'
-import type { CloudTrailRecord, EventResource } from '../events/record.js'
+import type { CloudTrailRecord } from '../events/record.js'
 import type { IdentityStore, Principal } from '../iam/identities.js'
 import { evaluate } from '../iam/policy.js'
 import type { LocalObjectStore } from '../objectstore/local-store.js'
@@ -22,11 +20,20 @@ import type { Clock } from '../shared/clock.js'
 import { ServiceError } from '../shared/errors.js'
 import type { Logger } from '../telemetry/logger.js'
 import { evaluateBucketPolicy } from './bucket-policy.js'
-import { accessDenied, S3Error } from './errors.js'
+import { accessDenied, fromAuthError, S3Error } from './errors.js'
+import {
+  finishS3Event,
+  s3HostId,
+  s3RequestId,
+  s3RequestParameters,
+  s3Resources,
+  sourceIp,
+  tlsOf,
+} from './events.js'
 import { runOperation, type OpContext, type OpResult } from './operations.js'
 import { payloadSpec, signingKey, type ChunkSigning } from './payload.js'
 import { resolveOperation, splitPath, type OpInfo } from './routing.js'
-import { xmlDocument } from './xml.js'
+import { errorDocument } from './xml.js'
 
 export interface S3ApiDeps {
   store: LocalObjectStore
@@ -37,48 +44,9 @@ export interface S3ApiDeps {
   defaultRegion: string
 }
 
-/** Query parameters that belong to query-string authentication, never logged. */
-const AUTH_PARAMS =
-  /^X-Amz-(Algorithm|Credential|Date|Expires|SignedHeaders|Signature|Security-Token)$/i
-
 function header(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name]
   return Array.isArray(v) ? v[0] : v
-}
-
-function s3RequestId(): string {
-  return randomBytes(8).toString('hex').toUpperCase()
-}
-
-/** Maps the JSON-protocol authentication errors of protocol/sigv4 to S3's codes. */
-function authError(err: ServiceError, accessKeyId?: string): S3Error {
-  switch (err.code) {
-    case 'MissingAuthenticationTokenException':
-      return accessDenied()
-    case 'UnrecognizedClientException':
-      return new S3Error(
-        'InvalidAccessKeyId',
-        'The AWS Access Key Id you provided does not exist in our records.',
-        403,
-        accessKeyId ? { AWSAccessKeyId: accessKeyId } : {},
-      )
-    case 'IncompleteSignatureException':
-      return new S3Error('AuthorizationHeaderMalformed', err.message, 400)
-    case 'InvalidSignatureException':
-      if (/Signature (expired|not yet current)/.test(err.message))
-        return new S3Error(
-          'RequestTimeTooSkewed',
-          'The difference between the request time and the current time is too large.',
-          403,
-        )
-      return new S3Error(
-        'SignatureDoesNotMatch',
-        'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
-        403,
-      )
-    default:
-      return new S3Error(err.code, err.message, err.status)
-  }
 }
 
 export class S3ApiHandler {
@@ -86,7 +54,7 @@ export class S3ApiHandler {
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = s3RequestId()
-    const hostId = randomBytes(24).toString('base64')
+    const hostId = s3HostId()
     const now = this.deps.clock.now()
     const method = req.method ?? 'GET'
     const url = req.url ?? '/'
@@ -104,15 +72,12 @@ export class S3ApiHandler {
     let key: string | undefined
     let result: OpResult | undefined
     let error: unknown
-    const requestParameters: Record<string, unknown> = {}
+    let requestParameters: Record<string, unknown> = { Host: host }
     const ctxState = { bytesIn: 0, bodyRead: false }
 
     try {
       ;({ bucket, key } = splitPath(rawPath))
-      if (bucket !== undefined) requestParameters['bucketName'] = bucket
-      requestParameters['Host'] = host
-      if (key !== undefined) requestParameters['key'] = key
-      for (const [k, v] of query) if (!AUTH_PARAMS.test(k)) requestParameters[k] = v
+      requestParameters = s3RequestParameters(host, bucket, key, query)
       info = resolveOperation(method, bucket, key, query, req.headers)
 
       // Authenticate. The payload hash comes from x-amz-content-sha256, so no body is needed yet.
@@ -149,7 +114,7 @@ export class S3ApiHandler {
           )
         const secret = this.deps.identities.secretFor(auth.accessKeyId)
         if (!secret)
-          throw authError(
+          throw fromAuthError(
             new ServiceError('UnrecognizedClientException', '', 403),
             auth.accessKeyId,
           )
@@ -162,7 +127,7 @@ export class S3ApiHandler {
           signingKey: signingKey(secret, auth.date, auth.region, auth.service),
         }
       } catch (err) {
-        throw err instanceof ServiceError ? authError(err, claimedKey) : err
+        throw err instanceof ServiceError ? fromAuthError(err, claimedKey) : err
       }
 
       const ctx: OpContext = {
@@ -218,25 +183,21 @@ export class S3ApiHandler {
       if (method === 'HEAD') body = undefined
       else {
         headers['content-type'] = 'application/xml'
-        body = xmlDocument(
-          'Error',
-          {
-            Code: e.code,
-            Message: e.message,
-            ...e.extra,
-            ...(e.code === 'NoSuchKey' && key !== undefined && !e.extra['Key'] ? { Key: key } : {}),
-            RequestId: requestId,
-            HostId: hostId,
-          },
-          false,
-        )
+        body = errorDocument(e, { requestId, hostId, ...(key !== undefined ? { key } : {}) })
       }
       // A body we did not read is not worth reading: close the connection after answering.
       if (!ctxState.bodyRead && hasBody(req)) headers['connection'] = 'close'
     }
 
     const name = info?.name ?? (method === 'GET' && !bucket ? 'ListBuckets' : 'UnknownOperation')
-    const resources = info && bucket ? this.resources(info, bucket, key, result) : undefined
+    const resources =
+      info && bucket
+        ? s3Resources(info, bucket, key, {
+            owner: result?.bucketOwner ?? this.deps.identities.defaultAccountId ?? '',
+            ...(result?.objectArns ? { objectKeys: result.objectArns } : {}),
+            ...(result?.listPrefix !== undefined ? { listPrefix: result.listPrefix } : {}),
+          })
+        : undefined
     const event = buildApiEvent({
       time: now,
       eventSource: 's3.amazonaws.com',
@@ -257,18 +218,14 @@ export class S3ApiHandler {
       tls: tlsOf(req),
       host,
     })
-    const data = info?.data ?? false
-    event.managementEvent = !data
-    event.eventCategory = data ? 'Data' : 'Management'
-    event.additionalEventData = {
-      SignatureVersion: 'SigV4',
-      ...(tlsOf(req)?.cipherSuite ? { CipherSuite: tlsOf(req)!.cipherSuite } : {}),
-      bytesTransferredIn: ctxState.bytesIn,
-      AuthenticationMethod: 'AuthHeader',
-      'x-amz-id-2': hostId,
-      bytesTransferredOut: error ? 0 : (result?.bytesOut ?? byteLength(body)),
-      ...(result?.additionalEventData ?? {}),
-    }
+    const cipherSuite = tlsOf(req)?.cipherSuite
+    finishS3Event(event, info?.data ?? false, {
+      hostId,
+      bytesIn: ctxState.bytesIn,
+      bytesOut: error ? 0 : (result?.bytesOut ?? byteLength(body)),
+      ...(cipherSuite ? { cipherSuite } : {}),
+      ...(result?.additionalEventData ? { extra: result.additionalEventData } : {}),
+    })
     await this.deps.record(event)
 
     if (body === undefined || typeof body === 'string' || Buffer.isBuffer(body)) {
@@ -291,38 +248,6 @@ export class S3ApiHandler {
       // The client went away mid-download; the event already stands.
       this.deps.logger.debug?.({ requestId, err: String(err) }, 'S3 download interrupted.')
     }
-  }
-
-  private resources(
-    info: OpInfo,
-    bucket: string,
-    key: string | undefined,
-    result: OpResult | undefined,
-  ): EventResource[] {
-    const owner = result?.bucketOwner ?? this.deps.identities.defaultAccountId ?? ''
-    const bucketRes: EventResource = {
-      accountId: owner,
-      type: 'AWS::S3::Bucket',
-      ARN: `arn:aws:s3:::${bucket}`,
-    }
-    if (info.level === 'object' && key !== undefined)
-      return [{ type: 'AWS::S3::Object', ARN: `arn:aws:s3:::${bucket}/${key}` }, bucketRes]
-    if (info.data && result?.objectArns?.length)
-      return [
-        ...result.objectArns.map((k) => ({
-          type: 'AWS::S3::Object',
-          ARN: `arn:aws:s3:::${bucket}/${k}`,
-        })),
-        bucketRes,
-      ]
-    if (info.data) {
-      const prefix: EventResource & { ARNPrefix: string } = {
-        type: 'AWS::S3::Object',
-        ARNPrefix: `arn:aws:s3:::${bucket}/${String(result?.listPrefix ?? '')}`,
-      }
-      return [prefix, bucketRes]
-    }
-    return [bucketRes]
   }
 
   /**
@@ -378,15 +303,4 @@ function byteLength(body: OpResult['body']): number {
   if (typeof body === 'string') return Buffer.byteLength(body)
   if (Buffer.isBuffer(body)) return body.length
   return 0
-}
-
-function sourceIp(req: IncomingMessage): string {
-  const ip = req.socket.remoteAddress ?? ''
-  return ip.startsWith('::ffff:') ? ip.slice(7) : ip
-}
-
-function tlsOf(req: IncomingMessage): { tlsVersion?: string; cipherSuite?: string } | undefined {
-  const s = req.socket as TLSSocket
-  if (!s.encrypted) return undefined
-  return { tlsVersion: s.getProtocol?.() ?? undefined, cipherSuite: s.getCipher?.()?.standardName }
 }

@@ -4,7 +4,7 @@
  * first: anything not well-formed is MalformedXML, as S3 answers.
  */
 import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser'
-import { malformedXml } from './errors.js'
+import { malformedXml, type S3Error } from './errors.js'
 
 export const S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/'
 const DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -63,4 +63,25 @@ export function xmlBool(v: XmlValue): boolean {
   if (t === 'true' || t === 'TRUE' || t === 'True') return true
   if (t === 'false' || t === 'FALSE' || t === 'False') return false
   throw malformedXml()
+}
+
+/** S3's `<Error>` document for an error (no namespace, as S3 sends it). */
+export function errorDocument(
+  e: S3Error,
+  ids: { requestId: string; hostId: string; key?: string },
+): string {
+  return xmlDocument(
+    'Error',
+    {
+      Code: e.code,
+      Message: e.message,
+      ...e.extra,
+      ...(e.code === 'NoSuchKey' && ids.key !== undefined && !e.extra['Key']
+        ? { Key: ids.key }
+        : {}),
+      RequestId: ids.requestId,
+      HostId: ids.hostId,
+    },
+    false,
+  )
 }

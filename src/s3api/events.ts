@@ -1,0 +1,126 @@
+/**
+ * @module s3api/events
+ * How an S3 call is recorded as a CloudTrail event, shared by the S3 API on OpenTrail's endpoint
+ * and the recording gateway (gateway/): requestParameters (bucketName, Host, key and the query),
+ * resources (bucket and object ARNs), management or data event, additionalEventData; and the facts
+ * about the caller every recorder takes from the request (source IP, TLS).
+ */
+import { randomBytes } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+import type { TLSSocket } from 'node:tls'
+import type { CloudTrailRecord, EventResource } from '../events/record.js'
+import type { OpInfo } from './routing.js'
+
+/** Query parameters that belong to query-string authentication, never logged. */
+export const AUTH_PARAMS =
+  /^X-Amz-(Algorithm|Credential|Date|Expires|SignedHeaders|Signature|Security-Token)$/i
+
+/** S3's x-amz-request-id: 16 upper-case hex digits. */
+export function s3RequestId(): string {
+  return randomBytes(8).toString('hex').toUpperCase()
+}
+
+/** S3's x-amz-id-2 (host ID). */
+export function s3HostId(): string {
+  return randomBytes(24).toString('base64')
+}
+
+/** requestParameters as AWS logs them for S3: bucketName, Host, key, then the query parameters. */
+export function s3RequestParameters(
+  host: string,
+  bucket: string | undefined,
+  key: string | undefined,
+  query: URLSearchParams,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  if (bucket !== undefined) out['bucketName'] = bucket
+  out['Host'] = host
+  if (key !== undefined) out['key'] = key
+  for (const [k, v] of query) if (!AUTH_PARAMS.test(k)) out[k] = v
+  return out
+}
+
+export interface S3ResourceFacts {
+  /** The bucket owner's account. */
+  owner: string
+  /** Keys touched by a multi-object call. */
+  objectKeys?: string[]
+  /** The listed prefix of a listing (a data event). */
+  listPrefix?: string
+}
+
+/**
+ * The event's resources: the object (or the objects of a multi-object call, or the listed prefix as
+ * an ARNPrefix) and the bucket.
+ */
+export function s3Resources(
+  info: OpInfo,
+  bucket: string,
+  key: string | undefined,
+  facts: S3ResourceFacts,
+): EventResource[] {
+  const bucketRes: EventResource = {
+    accountId: facts.owner,
+    type: 'AWS::S3::Bucket',
+    ARN: `arn:aws:s3:::${bucket}`,
+  }
+  if (info.level === 'object' && key !== undefined)
+    return [{ type: 'AWS::S3::Object', ARN: `arn:aws:s3:::${bucket}/${key}` }, bucketRes]
+  if (info.data && facts.objectKeys?.length)
+    return [
+      ...facts.objectKeys.map((k) => ({
+        type: 'AWS::S3::Object',
+        ARN: `arn:aws:s3:::${bucket}/${k}`,
+      })),
+      bucketRes,
+    ]
+  if (info.data) {
+    const prefix: EventResource & { ARNPrefix: string } = {
+      type: 'AWS::S3::Object',
+      ARNPrefix: `arn:aws:s3:::${bucket}/${facts.listPrefix ?? ''}`,
+    }
+    return [prefix, bucketRes]
+  }
+  return [bucketRes]
+}
+
+export interface S3Transfer {
+  hostId: string
+  bytesIn: number
+  bytesOut: number
+  cipherSuite?: string
+  extra?: Record<string, unknown>
+}
+
+/**
+ * Marks an S3 event as a data event (object-level calls and object listings) or a management event,
+ * and adds S3's additionalEventData.
+ */
+export function finishS3Event(event: CloudTrailRecord, data: boolean, t: S3Transfer): void {
+  event.managementEvent = !data
+  event.eventCategory = data ? 'Data' : 'Management'
+  event.additionalEventData = {
+    SignatureVersion: 'SigV4',
+    ...(t.cipherSuite ? { CipherSuite: t.cipherSuite } : {}),
+    bytesTransferredIn: t.bytesIn,
+    AuthenticationMethod: 'AuthHeader',
+    'x-amz-id-2': t.hostId,
+    bytesTransferredOut: t.bytesOut,
+    ...(t.extra ?? {}),
+  }
+}
+
+/** The caller's address, without the IPv4-mapped prefix. */
+export function sourceIp(req: IncomingMessage): string {
+  const ip = req.socket.remoteAddress ?? ''
+  return ip.startsWith('::ffff:') ? ip.slice(7) : ip
+}
+
+/** TLS version and cipher of the caller's connection (undefined for plain HTTP). */
+export function tlsOf(
+  req: IncomingMessage,
+): { tlsVersion?: string; cipherSuite?: string } | undefined {
+  const s = req.socket as TLSSocket
+  if (!s.encrypted) return undefined
+  return { tlsVersion: s.getProtocol?.() ?? undefined, cipherSuite: s.getCipher?.()?.standardName }
+}
