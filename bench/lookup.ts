@@ -162,6 +162,7 @@ interface Result {
   lat: Map<string, number[]>
   all: number[]
   calls: number
+  errors: string[]
   secs: number
 }
 
@@ -174,6 +175,7 @@ async function drive(
 ): Promise<Result> {
   const lat = new Map<string, number[]>()
   const all: number[] = []
+  const errors: string[] = []
   let next = 0
   let calls = 0
   const t0 = performance.now()
@@ -185,7 +187,12 @@ async function drive(
       let token: unknown = undefined
       for (let p = 0; p < q.pages; p++) {
         const s = performance.now()
-        token = await run(q, token)
+        try {
+          token = await run(q, token)
+        } catch (err) {
+          errors.push(String((err as Error).name ?? err))
+          break
+        }
         const d = performance.now() - s
         calls++
         all.push(d)
@@ -199,7 +206,7 @@ async function drive(
     }
   }
   await Promise.all(Array.from({ length: inflight }, worker))
-  return { lat, all, calls, secs: (performance.now() - t0) / 1000 }
+  return { lat, all, calls, errors, secs: (performance.now() - t0) / 1000 }
 }
 
 function report(title: string, r: Result): void {
@@ -221,7 +228,8 @@ function report(title: string, r: Result): void {
     s.max.toFixed(2),
   ])
   grid(
-    `${title}: ${int(r.calls / r.secs)} lookups/s`,
+    `${title}: ${int(r.calls / r.secs)} lookups/s` +
+      (r.errors.length ? `, ${r.errors.length} failed (${[...new Set(r.errors)].join(', ')})` : ''),
     ['query', 'calls', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms'],
     rows,
   )

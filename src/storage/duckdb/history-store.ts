@@ -60,6 +60,10 @@ const CODE: Record<LookupAttributeKey, string> = {
 
 /** Separator around each resource type / name in the resource columns. */
 const SEP = '\u001f'
+const ROW_GROUP_ROWS = 16_384
+
+const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`
+
 /** DuckDB connections for lookups (each with its own prepared statements). */
 const READERS = 3
 
@@ -174,12 +178,21 @@ export class DuckDbHistoryStore implements HistoryStore, Sink {
   ) {}
 
   static async open(path: string): Promise<DuckDbHistoryStore> {
-    const instance = await DuckDBInstance.create(path, {
-      threads: '2',
-      // ZSTD/dictionary-FSST string compression need the newer storage format.
-      storage_compatibility_version: 'v1.4.0',
-    })
-    const writer = await instance.connect()
+    // The file is attached (not opened directly) to set its row-group size: 16,384-row groups
+    // (DuckDB's default is 122,880) let a lookup of one 8,192-row block scan ~8x fewer rows, for
+    // ~20 more bytes per event. ZSTD/dictionary-FSST string compression need storage >= v1.2.
+    const instance = await DuckDBInstance.create(':memory:', { threads: '2' })
+    const connect = async () => {
+      const c = await instance.connect()
+      await c.run('USE history_db')
+      return c
+    }
+    const boot = await instance.connect()
+    await boot.run(
+      `ATTACH ${sqlString(path)} AS history_db (STORAGE_VERSION 'v1.4.0', ROW_GROUP_SIZE ${ROW_GROUP_ROWS})`,
+    )
+    boot.closeSync()
+    const writer = await connect()
     await writer.run(`
       CREATE TABLE IF NOT EXISTS history (${HISTORY_COLUMNS});
       CREATE TABLE IF NOT EXISTS parts (id BIGINT NOT NULL, text VARCHAR NOT NULL USING COMPRESSION zstd);
@@ -195,7 +208,7 @@ export class DuckDbHistoryStore implements HistoryStore, Sink {
     })
     const store = new DuckDbHistoryStore(path, instance, writer, rowsDb)
     for (let i = 0; i < READERS; i++)
-      store.readers.push({ conn: await instance.connect(), stmts: new Map() })
+      store.readers.push({ conn: await connect(), stmts: new Map() })
     await store.loadState()
     await store.migrateV0()
     return store
@@ -665,7 +678,7 @@ export class DuckDbHistoryStore implements HistoryStore, Sink {
 
   async close(): Promise<void> {
     await this.writing
-    await this.writer.run('CHECKPOINT').catch(() => undefined)
+    await this.writer.run('CHECKPOINT history_db').catch(() => undefined)
     for (const r of this.readers) r.conn.closeSync()
     this.writer.closeSync()
     this.instance.closeSync()
