@@ -41,8 +41,10 @@ const N = arg('events', 'BENCH_LOOKUP_EVENTS', FULL ? 10_000_000 : 1_000_000)
 const QUERIES = arg('queries', 'BENCH_LOOKUP_QUERIES', 2000)
 const SECONDS = arg('seconds', 'BENCH_LOOKUP_SECONDS', 10)
 const DAY = 86_400_000
-/** Bulk-loaded events take sequence numbers far above any the server's own log will assign. */
-const SEQ_BASE = 1e12
+/**
+ * Bulk-loaded events take the sequence numbers -N..-1, just below the 0, 1, 2... that the server's
+ * own log assigns later, so that sequence order stays insertion order.
+ */
 const ACCOUNT = '111122223333'
 const KEY = { accessKeyId: 'AKIABENCHLOOKUP00001', secretAccessKey: 'bench-lookup-secret-0001' }
 
@@ -133,7 +135,7 @@ async function load(dir: string, now: number): Promise<CloudTrailRecord[]> {
     const entries = []
     for (let j = i; j < Math.min(N, i + BATCH); j++) {
       const record = gen.next(from + j * step)
-      entries.push({ seq: SEQ_BASE + j, record })
+      entries.push({ seq: j - N, record })
       if (record.recipientAccountId === ACCOUNT && rng.next() < 4000 / N) sample.push(record)
     }
     // upTo 0: the bulk load is not log traffic, so the server's own log starts at 0.

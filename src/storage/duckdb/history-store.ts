@@ -297,8 +297,9 @@ export class DuckDbHistoryStore implements HistoryStore, Sink {
   }
 
   private addToBlock(b: Block, seq: number, t: number, keys: RowKeys): void {
-    if (b.rows === 0) b.firstSeq = seq
-    b.lastSeq = seq
+    // The seq range of the block (sequence numbers normally only grow; min/max keeps it right if not).
+    if (b.rows === 0 || seq < b.firstSeq) b.firstSeq = seq
+    if (b.rows === 0 || seq > b.lastSeq) b.lastSeq = seq
     b.rows++
     if (t < b.minT) b.minT = t
     if (t > b.maxT) b.maxT = t
