@@ -14,6 +14,9 @@ import { publicKeyOperations } from './digest/handlers.js'
 import { SigningKeyStore } from './digest/keystore.js'
 import { lookupOperations } from './domains/lookup/handlers.js'
 import { LookupService } from './domains/lookup/service.js'
+import { lakeOperations } from './domains/lake/handlers.js'
+import { LakeService } from './domains/lake/service.js'
+import { LakeEngine } from './lake/engine.js'
 import { trailOperations } from './domains/trails/handlers.js'
 import { TrailService } from './domains/trails/service.js'
 import { openJsonTrailStore } from './domains/trails/store.js'
@@ -91,6 +94,14 @@ export async function startServer(
     retentionDays: config.retentionDays,
   })
   pipeline.addSink(imports.sink)
+  // CloudTrail Lake: its own locked-down DuckDB database (see docs/lake.md).
+  const lake = await LakeService.open({
+    file: join(dataDir, 'lake-stores.json'),
+    engine: await LakeEngine.open(join(dataDir, 'lake.duckdb')),
+    clock,
+  })
+  pipeline.addSink(lake.engine.sink(() => lake.routed()))
+  const authorizer = new Authorizer(identities)
   const lookup = new LookupService(history, {
     retentionDays: config.retentionDays,
     ratePerSecond: config.lookupRateLimit,
@@ -115,12 +126,13 @@ export async function startServer(
           ),
           ...lookupOperations(lookup),
           ...publicKeyOperations(signingKeys),
+          ...lakeOperations(lake, authorizer),
         },
       },
       imports: imports.binding(() => identities.defaultAccountId),
     },
     identities,
-    authorizer: new Authorizer(identities),
+    authorizer,
     record: async (event) => {
       await pipeline.ingest([event])
     },
@@ -137,6 +149,7 @@ export async function startServer(
       history
         .expire(cutoff)
         .catch((err: unknown) => logger.error({ err: String(err) }, 'Retention sweep failed.'))
+      lake.sweep().catch((err: unknown) => logger.error({ err: String(err) }, 'Lake sweep failed.'))
     },
     60 * 60 * 1000,
   )
@@ -179,6 +192,7 @@ export async function startServer(
       server.closeAllConnections()
       await imports.close()
       await pipeline.stop()
+      lake.engine.close()
       s3Store?.destroy()
     },
   }

@@ -1,0 +1,366 @@
+/**
+ * @module lake/engine
+ * The Lake's DuckDB database (`<dataDir>/lake.duckdb`, separate from the Event History): one table
+ * `eds_<32 hex>` per event data store with the Lake schema, the sink that fills them from the
+ * pipeline (rows and checkpoint in one transaction: exactly once), retention, and sandboxed query
+ * execution. The instance is opened locked down: no file or network access (`enable_external_access`
+ * false), no extension auto-install/auto-load, configuration locked, bounded memory and threads. Rows
+ * are inserted from a JSON parameter (no files), so the writer needs no external access either.
+ */
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
+import type { CloudTrailRecord } from '../events/record.js'
+import type { LogEntry } from '../pipeline/event-log.js'
+import type { Sink } from '../pipeline/sink.js'
+import { bindStoreNames, checkAst, parserError, tableOf } from './sql.js'
+
+/** The Lake schema (column names as AWS's Lake exposes them). */
+export const LAKE_COLUMNS = `
+  eventVersion VARCHAR,
+  eventTime TIMESTAMP,
+  eventSource VARCHAR,
+  eventName VARCHAR,
+  awsRegion VARCHAR,
+  sourceIPAddress VARCHAR,
+  userAgent VARCHAR,
+  errorCode VARCHAR,
+  errorMessage VARCHAR,
+  userIdentity STRUCT(
+    type VARCHAR, principalId VARCHAR, arn VARCHAR, accountId VARCHAR, accessKeyId VARCHAR,
+    userName VARCHAR, invokedBy VARCHAR, identityProvider VARCHAR, credentialId VARCHAR,
+    sessionContext STRUCT(
+      attributes STRUCT(creationDate TIMESTAMP, mfaAuthenticated VARCHAR),
+      sessionIssuer STRUCT(type VARCHAR, principalId VARCHAR, arn VARCHAR, accountId VARCHAR, userName VARCHAR),
+      webIdFederationData MAP(VARCHAR, VARCHAR),
+      sourceIdentity VARCHAR,
+      ec2RoleDelivery VARCHAR
+    )
+  ),
+  requestParameters MAP(VARCHAR, VARCHAR),
+  responseElements MAP(VARCHAR, VARCHAR),
+  additionalEventData MAP(VARCHAR, VARCHAR),
+  requestID VARCHAR,
+  eventID VARCHAR,
+  readOnly BOOLEAN,
+  resources STRUCT(accountId VARCHAR, type VARCHAR, arn VARCHAR, arnPrefix VARCHAR)[],
+  eventType VARCHAR,
+  apiVersion VARCHAR,
+  managementEvent BOOLEAN,
+  recipientAccountId VARCHAR,
+  sharedEventID VARCHAR,
+  annotation VARCHAR,
+  vpcEndpointId VARCHAR,
+  serviceEventDetails VARCHAR,
+  addendum MAP(VARCHAR, VARCHAR),
+  edgeDeviceDetails VARCHAR,
+  insightDetails VARCHAR,
+  eventCategory VARCHAR,
+  tlsDetails STRUCT(tlsVersion VARCHAR, cipherSuite VARCHAR, clientProvidedHostHeader VARCHAR),
+  sessionCredentialFromConsole VARCHAR
+`
+const ROW_TYPE = `STRUCT(${LAKE_COLUMNS.replace(/\s+/g, ' ')})[]`
+
+type Obj = Record<string, unknown>
+const obj = (v: unknown): Obj | undefined =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : undefined
+const s = (v: unknown): string | null =>
+  v === undefined || v === null ? null : typeof v === 'string' ? v : JSON.stringify(v)
+
+/** A JSON object as MAP(VARCHAR, VARCHAR): top-level keys; non-string values as JSON text. */
+function toMap(v: unknown): Record<string, string> | null {
+  const o = obj(v)
+  if (!o) return null
+  const out: Record<string, string> = {}
+  for (const [k, x] of Object.entries(o)) if (x !== undefined && x !== null) out[k] = s(x)!
+  return out
+}
+
+/** A CloudTrail record as a Lake row (the JSON shape of ROW_TYPE). */
+export function lakeRow(r: CloudTrailRecord): Obj {
+  const x = r as unknown as Obj
+  const ui = obj(r.userIdentity) ?? {}
+  const sc = obj(ui['sessionContext'])
+  const attrs = obj(sc?.['attributes'])
+  const issuer = obj(sc?.['sessionIssuer'])
+  return {
+    eventVersion: s(x['eventVersion']),
+    eventTime: s(x['eventTime']),
+    eventSource: s(x['eventSource']),
+    eventName: s(x['eventName']),
+    awsRegion: s(x['awsRegion']),
+    sourceIPAddress: s(x['sourceIPAddress']),
+    userAgent: s(x['userAgent']),
+    errorCode: s(x['errorCode']),
+    errorMessage: s(x['errorMessage']),
+    userIdentity: {
+      type: s(ui['type']),
+      principalId: s(ui['principalId']),
+      arn: s(ui['arn']),
+      accountId: s(ui['accountId']),
+      accessKeyId: s(ui['accessKeyId']),
+      userName: s(ui['userName']),
+      invokedBy: s(ui['invokedBy']),
+      identityProvider: s(ui['identityProvider']),
+      credentialId: s(ui['credentialId']),
+      sessionContext: sc
+        ? {
+            attributes: attrs
+              ? {
+                  creationDate: s(attrs['creationDate']),
+                  mfaAuthenticated: s(attrs['mfaAuthenticated']),
+                }
+              : null,
+            sessionIssuer: issuer
+              ? {
+                  type: s(issuer['type']),
+                  principalId: s(issuer['principalId']),
+                  arn: s(issuer['arn']),
+                  accountId: s(issuer['accountId']),
+                  userName: s(issuer['userName']),
+                }
+              : null,
+            webIdFederationData: toMap(sc['webIdFederationData']),
+            sourceIdentity: s(sc['sourceIdentity']),
+            ec2RoleDelivery: s(sc['ec2RoleDelivery']),
+          }
+        : null,
+    },
+    requestParameters: toMap(x['requestParameters']),
+    responseElements: toMap(x['responseElements']),
+    additionalEventData: toMap(x['additionalEventData']),
+    requestID: s(x['requestID']),
+    eventID: s(x['eventID']),
+    readOnly: typeof x['readOnly'] === 'boolean' ? x['readOnly'] : null,
+    resources: Array.isArray(x['resources'])
+      ? (x['resources'] as Obj[]).map((res) => ({
+          accountId: s(res['accountId']),
+          type: s(res['type']),
+          arn: s(res['ARN']),
+          arnPrefix: s(res['ARNPrefix']),
+        }))
+      : null,
+    eventType: s(x['eventType']),
+    apiVersion: s(x['apiVersion']),
+    managementEvent: typeof x['managementEvent'] === 'boolean' ? x['managementEvent'] : null,
+    recipientAccountId: s(x['recipientAccountId']),
+    sharedEventID: s(x['sharedEventID']),
+    annotation: s(x['annotation']),
+    vpcEndpointId: s(x['vpcEndpointId']),
+    serviceEventDetails: s(x['serviceEventDetails']),
+    addendum: toMap(x['addendum']),
+    edgeDeviceDetails: s(x['edgeDeviceDetails']),
+    insightDetails: s(x['insightDetails']),
+    eventCategory: s(x['eventCategory']),
+    tlsDetails: obj(x['tlsDetails'])
+      ? {
+          tlsVersion: s(obj(x['tlsDetails'])!['tlsVersion']),
+          cipherSuite: s(obj(x['tlsDetails'])!['cipherSuite']),
+          clientProvidedHostHeader: s(obj(x['tlsDetails'])!['clientProvidedHostHeader']),
+        }
+      : null,
+    sessionCredentialFromConsole: s(x['sessionCredentialFromConsole']),
+  }
+}
+
+/** What the sink needs to know about a store to route events to it. */
+export interface RoutedStore {
+  id: string
+  accountId: string
+  matches(record: CloudTrailRecord): boolean
+}
+
+export interface QueryOutcome {
+  columns: string[]
+  rows: (string | null)[][]
+  bytesScanned: number
+}
+
+export interface LakeEngineOptions {
+  memoryLimit?: string
+  threads?: number
+  /** Concurrent query connections (queries beyond this wait, QUEUED). */
+  queryConnections?: number
+}
+
+export class LakeEngine {
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly writer: DuckDBConnection,
+    private readonly ddl: DuckDBConnection,
+    private readonly idle: DuckDBConnection[],
+  ) {}
+
+  private readonly waiting: ((c: DuckDBConnection) => void)[] = []
+
+  static async open(path: string, opts: LakeEngineOptions = {}): Promise<LakeEngine> {
+    const instance = await DuckDBInstance.create(path, {
+      enable_external_access: 'false',
+      autoinstall_known_extensions: 'false',
+      autoload_known_extensions: 'false',
+      allow_community_extensions: 'false',
+      memory_limit: opts.memoryLimit ?? '512MB',
+      threads: String(opts.threads ?? 2),
+      lock_configuration: 'true',
+    })
+    const ddl = await instance.connect()
+    await ddl.run(
+      `CREATE TABLE IF NOT EXISTS lake_checkpoint (id INTEGER PRIMARY KEY, next BIGINT)`,
+    )
+    await ddl.run(`INSERT INTO lake_checkpoint VALUES (1, 0) ON CONFLICT DO NOTHING`)
+    const writer = await instance.connect()
+    const idle: DuckDBConnection[] = []
+    for (let i = 0; i < (opts.queryConnections ?? 4); i++) idle.push(await instance.connect())
+    return new LakeEngine(instance, writer, ddl, idle)
+  }
+
+  async ensureTable(storeId: string): Promise<void> {
+    await this.ddl.run(`CREATE TABLE IF NOT EXISTS ${tableOf(storeId)} (${LAKE_COLUMNS})`)
+  }
+
+  async dropTable(storeId: string): Promise<void> {
+    await this.ddl.run(`DROP TABLE IF EXISTS ${tableOf(storeId)}`)
+  }
+
+  /** Deletes a store's events older than `cutoff`. */
+  async expire(storeId: string, cutoff: Date): Promise<void> {
+    await this.ddl.run(`DELETE FROM ${tableOf(storeId)} WHERE eventTime < $1::TIMESTAMP`, [
+      cutoff.toISOString(),
+    ])
+  }
+
+  async count(storeId: string): Promise<number> {
+    const r = await this.ddl.runAndReadAll(`SELECT count(*) FROM ${tableOf(storeId)}`)
+    return Number(r.getRows()[0]![0])
+  }
+
+  /** A pipeline sink that feeds every store `stores()` returns (the ENABLED ones) through its selectors. */
+  sink(stores: () => RoutedStore[]): Sink {
+    return {
+      name: 'lake',
+      accepts: (record) => stores().some((st) => st.matches(record)),
+      checkpoint: async () => {
+        const r = await this.writer.runAndReadAll(`SELECT next FROM lake_checkpoint WHERE id = 1`)
+        return Number(r.getRows()[0]![0])
+      },
+      write: async (entries: LogEntry[], upTo: number) => {
+        const byStore = new Map<string, Obj[]>()
+        const current = stores()
+        for (const e of entries) {
+          for (const st of current) {
+            if (!st.matches(e.record)) continue
+            let list = byStore.get(st.id)
+            if (!list) byStore.set(st.id, (list = []))
+            list.push(lakeRow(e.record))
+          }
+        }
+        for (const id of byStore.keys()) await this.ensureTable(id)
+        await this.writer.run('BEGIN TRANSACTION')
+        try {
+          for (const [id, rows] of byStore) {
+            await this.writer.run(
+              `INSERT INTO ${tableOf(id)} BY NAME SELECT r.* FROM (SELECT unnest(CAST($1::JSON AS ${ROW_TYPE})) AS r)`,
+              [JSON.stringify(rows)],
+            )
+          }
+          await this.writer.run(`UPDATE lake_checkpoint SET next = $1 WHERE id = 1`, [upTo])
+          await this.writer.run('COMMIT')
+        } catch (err) {
+          await this.writer.run('ROLLBACK').catch(() => undefined)
+          throw err
+        }
+      },
+    }
+  }
+
+  /**
+   * Parses, checks and rewrites a Lake statement. `resolve` maps each internal table name (with the
+   * ID or ARN the user wrote) to whether the caller may read it; it throws the AWS error otherwise.
+   */
+  async prepare(
+    statement: string,
+    resolve: (table: string, ref: { id: string; arn?: string }) => void,
+  ): Promise<{ sql: string; tables: string[] }> {
+    const bound = bindStoreNames(statement)
+    const conn = await this.acquire()
+    try {
+      const r = await conn.runAndReadAll(`SELECT json_serialize_sql($1::VARCHAR)`, [bound.sql])
+      const parsed = JSON.parse(String(r.getRows()[0]![0])) as Obj
+      const err = parserError(parsed)
+      if (err) throw err
+      for (const [table, ref] of bound.refs) resolve(table, ref)
+      const used = checkAst(parsed, (t) => bound.refs.has(t))
+      const d = await conn.runAndReadAll(`SELECT json_deserialize_sql($1::JSON)`, [
+        // JSON.parse turned the parser's "no location" (2^64 - 1) into a float; restore it.
+        JSON.stringify(parsed).replace(/18446744073709552000/g, '18446744073709551615'),
+      ])
+      return { sql: String(d.getRows()[0]![0]), tables: [...used] }
+    } finally {
+      this.release(conn)
+    }
+  }
+
+  /** Runs checked SQL with a timeout; `onStart` is called when it leaves the queue. */
+  async execute(
+    sql: string,
+    tables: string[],
+    opts: { timeoutMs: number; onStart?: () => void; signal?: { cancel?: () => void } },
+  ): Promise<QueryOutcome> {
+    const conn = await this.acquire()
+    opts.onStart?.()
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      conn.interrupt()
+    }, opts.timeoutMs)
+    if (opts.signal) opts.signal.cancel = () => conn.interrupt()
+    try {
+      let bytesScanned = 0
+      for (const t of tables) {
+        const r = await conn.runAndReadAll(
+          `SELECT coalesce(sum(estimated_size), 0) FROM duckdb_tables() WHERE table_name = $1`,
+          [t],
+        )
+        bytesScanned += Number(r.getRows()[0]![0]) * 64
+      }
+      const reader = await conn.runAndReadAll(sql)
+      const columns = reader.columnNames()
+      const rows = reader.getRowsJson().map((row) => row.map(cell))
+      return { columns, rows, bytesScanned }
+    } catch (err) {
+      if (timedOut) throw new QueryTimeout()
+      throw err
+    } finally {
+      clearTimeout(timer)
+      if (opts.signal) delete opts.signal.cancel
+      this.release(conn)
+    }
+  }
+
+  private acquire(): Promise<DuckDBConnection> {
+    const c = this.idle.pop()
+    if (c) return Promise.resolve(c)
+    return new Promise((ok) => this.waiting.push(ok))
+  }
+
+  private release(c: DuckDBConnection): void {
+    const next = this.waiting.shift()
+    if (next) next(c)
+    else this.idle.push(c)
+  }
+
+  close(): void {
+    this.writer.closeSync()
+    this.ddl.closeSync()
+    for (const c of this.idle) c.closeSync()
+    this.instance.closeSync()
+  }
+}
+
+export class QueryTimeout extends Error {}
+
+/** A result cell as the string AWS returns (JSON text for nested values; null stays null). */
+function cell(v: unknown): string | null {
+  if (v === null || v === undefined) return null
+  if (typeof v === 'string') return v
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v)
+  return JSON.stringify(v)
+}
