@@ -1,0 +1,406 @@
+/**
+ * @module monitoring/filter-pattern/compile
+ * Turns a parsed filter pattern into closures. An event is seen through `MatchInput`, whose message
+ * and parsed JSON are both lazy: a pipeline record is matched as an object without serialising it,
+ * a stored log line is parsed only when a JSON pattern needs it.
+ *
+ * Semantics (decision record 0007):
+ * - Terms are case-sensitive substrings; every plain term must occur, no `-` term may occur, and when
+ *   `?` terms are present at least one must occur. `%re%` terms are regular expressions.
+ * - A JSON selector must reach a value node (string, number, boolean or null); on a missing field, an
+ *   object or an array, `=` and `!=` are both false. `NOT EXISTS` is true only for a missing field.
+ * - `*` at the start or end of a string value is a wildcard; elsewhere it is literal. A lone `*`
+ *   matches any non-null value. Number values compare numerically with numbers and numeric strings.
+ * - Space-delimited: the message is split on spaces, text in "…" or […] is one field (enclosing
+ *   characters removed), `...` skips any number of fields; the field count must otherwise match.
+ */
+import type { DelimitedField, FieldExpr, JsonExpr, PathPart, Pattern, Term, Value } from './ast.js'
+import { InvalidParameterException, parsePattern } from './parse.js'
+
+export interface MatchInput {
+  /** The log event message. */
+  readonly message: string
+  /** The message parsed as JSON; undefined when it is not JSON. */
+  readonly json: unknown
+}
+
+/** A MatchInput over a stored log message: JSON parsed once, on first use. */
+export class MessageInput implements MatchInput {
+  private parsed: unknown
+  private done = false
+  constructor(readonly message: string) {}
+  get json(): unknown {
+    if (!this.done) {
+      this.done = true
+      const c = this.message.charCodeAt(0)
+      if (c === 123 || c === 91) {
+        try {
+          this.parsed = JSON.parse(this.message)
+        } catch {
+          this.parsed = undefined
+        }
+      }
+    }
+    return this.parsed
+  }
+}
+
+/** A MatchInput over an object (a CloudTrail record): serialised only if a term pattern needs text. */
+export class ObjectInput implements MatchInput {
+  private text: string | undefined
+  constructor(readonly json: unknown) {}
+  get message(): string {
+    return (this.text ??= JSON.stringify(this.json))
+  }
+}
+
+export interface CompiledPattern {
+  readonly source: string
+  readonly pattern: Pattern
+  test(ev: MatchInput): boolean
+  /** `$.a.b[0]` (JSON), `$name` or `$3` (space-delimited) → a value reader; undefined if it can't apply. */
+  extractor(selector: string): ((ev: MatchInput) => unknown) | undefined
+  /** When every matching event has `$.eventName` in this set: the set (used to dispatch filters). */
+  readonly eventNames?: ReadonlySet<string>
+}
+
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/
+
+/** Parses and compiles; InvalidParameterException on a bad pattern. */
+export function compilePattern(source: string): CompiledPattern {
+  const pattern = parsePattern(source)
+  switch (pattern.kind) {
+    case 'all':
+      return { source, pattern, test: () => true, extractor: () => undefined }
+    case 'terms':
+      return { source, pattern, test: compileTerms(pattern.terms), extractor: () => undefined }
+    case 'json': {
+      const fn = compileJson(pattern.expr)
+      const names = eventNamesOf(pattern.expr)
+      return {
+        source,
+        pattern,
+        test: (ev) => {
+          const j = ev.json
+          return j !== null && typeof j === 'object' && fn(j)
+        },
+        extractor: (sel) => {
+          const path = parseSelector(sel)
+          if (!path) return undefined
+          const get = getter(path)
+          return (ev) => {
+            const j = ev.json
+            return j !== null && typeof j === 'object' ? get(j) : undefined
+          }
+        },
+        ...(names ? { eventNames: names } : {}),
+      }
+    }
+    case 'delimited': {
+      const match = compileDelimited(pattern.fields)
+      const positions = pattern.fields.filter((f) => !f.ellipsis).map((f) => f.name!)
+      return {
+        source,
+        pattern,
+        test: (ev) => match(ev.message) !== undefined,
+        extractor: (sel) => {
+          const m = /^\$(\d+|[A-Za-z_][\w-]*)$/.exec(sel)
+          if (!m) return undefined
+          const name = /^\d+$/.test(m[1]!) ? positions[Number(m[1]) - 1] : m[1]
+          if (name === undefined || !positions.includes(name)) return undefined
+          return (ev) => match(ev.message)?.get(name)
+        },
+      }
+    }
+  }
+}
+
+/** `$.a.b[0]` → ['a', 'b', 0]; undefined when it is not a selector. */
+export function parseSelector(text: string): PathPart[] | undefined {
+  if (!/^\$((\.[^.[\]\s]+)|(\[\d+\]))+$/.test(text)) return undefined
+  const parts: PathPart[] = []
+  const re = /\.([^.[\]\s]+)|\[(\d+)\]/g
+  let m: RegExpExecArray | null
+  while ((m = re.exec(text))) parts.push(m[1] !== undefined ? m[1] : Number(m[2]))
+  return parts
+}
+
+// ---- terms -------------------------------------------------------------------------------------
+
+function compileTerms(terms: Term[]): (ev: MatchInput) => boolean {
+  const tests = terms.map((t) => {
+    if (t.kind === 'regex') {
+      const re = toRegExp(t.source)
+      return { mode: t.mode, fn: (s: string) => re.test(s) }
+    }
+    const text = t.text
+    return { mode: t.mode, fn: (s: string) => s.includes(text) }
+  })
+  const and = tests.filter((t) => t.mode === 'and').map((t) => t.fn)
+  const or = tests.filter((t) => t.mode === 'or').map((t) => t.fn)
+  const not = tests.filter((t) => t.mode === 'not').map((t) => t.fn)
+  return (ev) => {
+    const s = ev.message
+    for (const f of and) if (!f(s)) return false
+    for (const f of not) if (f(s)) return false
+    if (or.length === 0) return true
+    for (const f of or) if (f(s)) return true
+    return false
+  }
+}
+
+function toRegExp(source: string): RegExp {
+  try {
+    return new RegExp(source)
+  } catch (e) {
+    throw InvalidParameterException(
+      `Invalid regular expression %${source}%: ${(e as Error).message}`,
+    )
+  }
+}
+
+// ---- values --------------------------------------------------------------------------------------
+
+/** A predicate on a value node (never called with undefined, objects or arrays). */
+type Leaf = (v: string | number | boolean | null) => boolean
+
+function wildcard(text: string): (s: string) => boolean {
+  if (text === '*') return () => true
+  const starts = text.startsWith('*')
+  const ends = text.length > 1 && text.endsWith('*')
+  const core = text.slice(starts ? 1 : 0, ends ? -1 : undefined)
+  if (starts && ends) return (s) => s.includes(core)
+  if (starts) return (s) => s.endsWith(core)
+  if (ends) return (s) => s.startsWith(core)
+  return (s) => s === core
+}
+
+function numericOf(v: string | number | boolean | null): number | undefined {
+  if (typeof v === 'number') return v
+  if (typeof v === 'string' && NUMBER.test(v)) return Number(v)
+  return undefined
+}
+
+function leaf(op: string, value: Value): Leaf {
+  let eq: Leaf
+  switch (value.kind) {
+    case 'any':
+      eq = (v) => v !== null
+      break
+    case 'regex': {
+      const re = toRegExp(value.source)
+      eq = (v) => v !== null && re.test(String(v))
+      break
+    }
+    case 'string': {
+      const w = wildcard(value.text)
+      eq = (v) => v !== null && w(typeof v === 'string' ? v : String(v))
+      break
+    }
+    case 'number': {
+      const n = value.value
+      if (op === '=' || op === '!=') {
+        eq = (v) => numericOf(v) === n
+        break
+      }
+      switch (op) {
+        case '<':
+          return (v) => (numericOf(v) ?? NaN) < n
+        case '<=':
+          return (v) => (numericOf(v) ?? NaN) <= n
+        case '>':
+          return (v) => (numericOf(v) ?? NaN) > n
+        default:
+          return (v) => (numericOf(v) ?? NaN) >= n
+      }
+    }
+  }
+  if (op === '!=') return value.kind === 'any' ? () => false : (v) => !eq(v)
+  return eq
+}
+
+// ---- JSON ----------------------------------------------------------------------------------------
+
+type Obj = object
+type Getter = (root: Obj) => unknown
+
+function getter(path: PathPart[]): Getter {
+  const step = (o: unknown, k: PathPart): unknown => {
+    if (o === null || typeof o !== 'object') return undefined
+    if (typeof k === 'number') return Array.isArray(o) ? (o as unknown[])[k] : undefined
+    if (Array.isArray(o)) return undefined
+    return Object.hasOwn(o, k) ? (o as Record<string, unknown>)[k] : undefined
+  }
+  if (path.length === 1) {
+    const [a] = path as [PathPart]
+    return (r) => step(r, a)
+  }
+  if (path.length === 2) {
+    const [a, b] = path as [PathPart, PathPart]
+    return (r) => step(step(r, a), b)
+  }
+  return (r) => {
+    let o: unknown = r
+    for (const k of path) {
+      o = step(o, k)
+      if (o === undefined) return undefined
+    }
+    return o
+  }
+}
+
+const isValueNode = (v: unknown): v is string | number | boolean | null =>
+  v === null || (v !== undefined && typeof v !== 'object')
+
+function compileJson(e: JsonExpr): (root: Obj) => boolean {
+  switch (e.kind) {
+    case 'and': {
+      const l = compileJson(e.left)
+      const r = compileJson(e.right)
+      return (o) => l(o) && r(o)
+    }
+    case 'or': {
+      const l = compileJson(e.left)
+      const r = compileJson(e.right)
+      return (o) => l(o) || r(o)
+    }
+    case 'notExists': {
+      const get = getter(e.path)
+      return (o) => get(o) === undefined
+    }
+    case 'isNull': {
+      const get = getter(e.path)
+      return (o) => get(o) === null
+    }
+    case 'isBool': {
+      const get = getter(e.path)
+      const want = e.value
+      return (o) => get(o) === want
+    }
+    case 'cmp': {
+      const get = getter(e.path)
+      const test = leaf(e.op, e.value)
+      return (o) => {
+        const v = get(o)
+        return isValueNode(v) && test(v)
+      }
+    }
+  }
+}
+
+/** The `$.eventName` values every match must have, when the expression pins them down. */
+function eventNamesOf(e: JsonExpr): Set<string> | undefined {
+  switch (e.kind) {
+    case 'cmp': {
+      if (e.path.length !== 1 || e.path[0] !== 'eventName' || e.op !== '=') return undefined
+      if (e.value.kind !== 'string') return undefined
+      const t = e.value.text
+      if (t.startsWith('*') || t.endsWith('*')) return undefined
+      return new Set([t])
+    }
+    case 'and': {
+      const l = eventNamesOf(e.left)
+      const r = eventNamesOf(e.right)
+      if (l && r) return new Set([...l].filter((x) => r.has(x)))
+      return l ?? r
+    }
+    case 'or': {
+      const l = eventNamesOf(e.left)
+      const r = eventNamesOf(e.right)
+      return l && r ? new Set([...l, ...r]) : undefined
+    }
+    default:
+      return undefined
+  }
+}
+
+// ---- space-delimited -----------------------------------------------------------------------------
+
+/** Splits a message into fields: spaces separate, "…" and […] enclose one field each. */
+export function splitFields(message: string): string[] {
+  const out: string[] = []
+  const n = message.length
+  let i = 0
+  while (i < n) {
+    const c = message[i]!
+    if (c === ' ' || c === '\t') {
+      i++
+      continue
+    }
+    const close = c === '"' ? '"' : c === '[' ? ']' : undefined
+    if (close) {
+      const j = message.indexOf(close, i + 1)
+      if (j >= 0) {
+        out.push(message.slice(i + 1, j))
+        i = j + 1
+        continue
+      }
+    }
+    let j = i
+    while (j < n && message[j] !== ' ' && message[j] !== '\t') j++
+    out.push(message.slice(i, j))
+    i = j
+  }
+  return out
+}
+
+function compileField(e: FieldExpr, indexOf: Map<string, number>): (vals: string[]) => boolean {
+  switch (e.kind) {
+    case 'and': {
+      const l = compileField(e.left, indexOf)
+      const r = compileField(e.right, indexOf)
+      return (v) => l(v) && r(v)
+    }
+    case 'or': {
+      const l = compileField(e.left, indexOf)
+      const r = compileField(e.right, indexOf)
+      return (v) => l(v) || r(v)
+    }
+    case 'cmp': {
+      const at = /^\$\d+$/.test(e.field) ? Number(e.field.slice(1)) - 1 : indexOf.get(e.field)!
+      const test = leaf(e.op, e.value)
+      return (v) => {
+        const x = v[at]
+        return x !== undefined && test(x)
+      }
+    }
+  }
+}
+
+function compileDelimited(
+  fields: DelimitedField[],
+): (message: string) => Map<string, string> | undefined {
+  const named = fields.filter((f) => !f.ellipsis)
+  const indexOf = new Map(named.map((f, i) => [f.name!, i]))
+  const conditions = named
+    .filter((f) => f.condition)
+    .map((f) => compileField(f.condition!, indexOf))
+  const hasEllipsis = fields.some((f) => f.ellipsis)
+  return (message) => {
+    const tokens = splitFields(message)
+    const bound: string[] = []
+    if (!hasEllipsis && tokens.length !== named.length) return undefined
+    // Backtracking over ellipses: the first assignment whose conditions hold.
+    let found: Map<string, string> | undefined
+    const tryAll = (fi: number, ti: number): boolean => {
+      if (fi === fields.length) {
+        if (ti !== tokens.length) return false
+        for (const c of conditions) if (!c(bound)) return false
+        found = new Map(named.map((f, i) => [f.name!, bound[i]!]))
+        return true
+      }
+      const f = fields[fi]!
+      if (f.ellipsis) {
+        for (let k = ti; k <= tokens.length; k++) if (tryAll(fi + 1, k)) return true
+        return false
+      }
+      if (ti >= tokens.length) return false
+      bound.push(tokens[ti]!)
+      if (tryAll(fi + 1, ti + 1)) return true
+      bound.pop()
+      return false
+    }
+    tryAll(0, 0)
+    return found
+  }
+}

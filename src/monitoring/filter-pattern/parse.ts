@@ -1,0 +1,463 @@
+/**
+ * @module monitoring/filter-pattern/parse
+ * The one parser for CloudWatch Logs filter patterns (FilterLogEvents, metric filters, TestMetricFilter,
+ * the CLI). Errors are InvalidParameterException naming the 1-based character position.
+ */
+import { awsError } from '../../shared/errors.js'
+import type {
+  ComparisonOp,
+  DelimitedField,
+  FieldExpr,
+  JsonExpr,
+  PathPart,
+  Pattern,
+  Term,
+  Value,
+} from './ast.js'
+
+export const InvalidParameterException = awsError('InvalidParameterException')
+
+/** AWS limits a filter pattern to 1024 characters and two regular expressions. */
+export const MAX_PATTERN_LENGTH = 1024
+export const MAX_REGEX_PER_PATTERN = 2
+
+/** Characters allowed inside `%…%` besides letters and digits (AWS's published list, and space). */
+const REGEX_ALLOWED = /^[A-Za-z0-9:_#=@/;,\-^$?[\]{}|\\*+. ]*$/
+
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/
+
+export class PatternError extends Error {
+  constructor(
+    readonly position: number,
+    readonly reason: string,
+  ) {
+    super(`Invalid filter pattern at position ${position}: ${reason}`)
+  }
+}
+
+type Tok =
+  | { t: 'punct'; v: string; pos: number }
+  | { t: 'selector'; path: PathPart[]; text: string; pos: number }
+  | { t: 'string'; v: string; pos: number }
+  | { t: 'regex'; v: string; pos: number }
+  | { t: 'word'; v: string; pos: number }
+  | { t: 'end'; pos: number }
+
+const PUNCT = ['&&', '||', '!=', '<=', '>=', '=', '<', '>', '(', ')', '{', '}', '[', ']', ',']
+/** Characters that end a bare word. */
+const WORD_END = new Set([...' \t\r\n(){}[],"=!<>&|'])
+
+class Lexer {
+  private i = 0
+  regexCount = 0
+  constructor(private readonly s: string) {}
+
+  fail(pos: number, reason: string): never {
+    throw new PatternError(pos + 1, reason)
+  }
+
+  private skipSpace(): void {
+    while (this.i < this.s.length && /\s/.test(this.s[this.i]!)) this.i++
+  }
+
+  next(): Tok {
+    this.skipSpace()
+    const s = this.s
+    const pos = this.i
+    if (pos >= s.length) return { t: 'end', pos }
+    const c = s[pos]!
+    if (c === '"') return { t: 'string', v: this.quoted(), pos }
+    if (c === '%') return { t: 'regex', v: this.regex(), pos }
+    if (c === '$') return this.selector()
+    for (const p of PUNCT) {
+      if (s.startsWith(p, pos)) {
+        this.i += p.length
+        return { t: 'punct', v: p, pos }
+      }
+    }
+    if (c === '!' || c === '&' || c === '|') this.fail(pos, `unexpected '${c}'`)
+    let j = pos
+    while (j < s.length && !WORD_END.has(s[j]!)) j++
+    this.i = j
+    return { t: 'word', v: s.slice(pos, j), pos }
+  }
+
+  private quoted(): string {
+    const s = this.s
+    const start = this.i
+    let out = ''
+    let j = start + 1
+    for (;;) {
+      if (j >= s.length) this.fail(start, 'unterminated quoted string')
+      const ch = s[j]!
+      if (ch === '\\' && j + 1 < s.length) {
+        out += s[j + 1]
+        j += 2
+        continue
+      }
+      if (ch === '"') break
+      out += ch
+      j++
+    }
+    this.i = j + 1
+    return out
+  }
+
+  private regex(): string {
+    const s = this.s
+    const start = this.i
+    let j = start + 1
+    while (j < s.length && s[j] !== '%') {
+      if (s[j] === '\\') j++
+      j++
+    }
+    if (j >= s.length) this.fail(start, 'unterminated regular expression (missing closing %)')
+    const body = s.slice(start + 1, j)
+    if (body === '') this.fail(start, 'empty regular expression')
+    for (let k = 0; k < body.length; k++) {
+      const ch = body[k]!
+      if (ch === '(' || ch === ')')
+        this.fail(start + 1 + k, `'${ch}': regular expressions cannot contain groups`)
+      if (!REGEX_ALLOWED.test(ch))
+        this.fail(start + 1 + k, `character '${ch}' is not allowed in a regular expression`)
+    }
+    try {
+      new RegExp(body)
+    } catch (e) {
+      this.fail(start, `invalid regular expression: ${(e as Error).message}`)
+    }
+    this.regexCount++
+    if (this.regexCount > MAX_REGEX_PER_PATTERN)
+      this.fail(
+        start,
+        `a filter pattern can contain at most ${MAX_REGEX_PER_PATTERN} regular expressions`,
+      )
+    this.i = j + 1
+    return body
+  }
+
+  private selector(): Tok {
+    const s = this.s
+    const pos = this.i
+    let j = pos + 1
+    const positional = /^\d+/.exec(s.slice(j))
+    if (positional) {
+      this.i = j + positional[0].length
+      return { t: 'word', v: s.slice(pos, this.i), pos }
+    }
+    const path: PathPart[] = []
+    for (;;) {
+      if (s[j] === '.') {
+        let k = j + 1
+        while (k < s.length && !WORD_END.has(s[k]!) && s[k] !== '.' && s[k] !== '%') k++
+        if (k === j + 1) this.fail(j, 'expected a property name after "."')
+        path.push(s.slice(j + 1, k))
+        j = k
+      } else if (s[j] === '[') {
+        const m = /^\[(\d+)\]/.exec(s.slice(j))
+        if (!m) this.fail(j, 'expected an array index like [0]')
+        path.push(Number(m[1]))
+        j += m[0].length
+      } else break
+    }
+    this.i = j
+    return { t: 'selector', path, text: s.slice(pos, j), pos }
+  }
+}
+
+class Parser {
+  private tok: Tok
+  private readonly lx: Lexer
+  constructor(readonly src: string) {
+    this.lx = new Lexer(src)
+    this.tok = this.lx.next()
+  }
+
+  fail(pos: number, reason: string): never {
+    throw new PatternError(pos + 1, reason)
+  }
+
+  private advance(): Tok {
+    const t = this.tok
+    this.tok = this.lx.next()
+    return t
+  }
+
+  private describe(t: Tok): string {
+    switch (t.t) {
+      case 'end':
+        return 'end of pattern'
+      case 'punct':
+      case 'word':
+        return `'${t.v}'`
+      case 'string':
+        return `"${t.v}"`
+      case 'regex':
+        return `%${t.v}%`
+      case 'selector':
+        return `'${t.text}'`
+    }
+  }
+
+  private expectPunct(v: string): void {
+    if (this.tok.t !== 'punct' || this.tok.v !== v)
+      this.fail(this.tok.pos, `expected '${v}' but found ${this.describe(this.tok)}`)
+    this.advance()
+  }
+
+  private isPunct(v: string): boolean {
+    return this.tok.t === 'punct' && this.tok.v === v
+  }
+
+  parseJson(): Pattern {
+    this.expectPunct('{')
+    const expr = this.orExpr()
+    this.expectPunct('}')
+    if (this.tok.t !== 'end')
+      this.fail(this.tok.pos, `unexpected ${this.describe(this.tok)} after '}'`)
+    return { kind: 'json', expr }
+  }
+
+  private orExpr(): JsonExpr {
+    let left = this.andExpr()
+    while (this.isPunct('||')) {
+      this.advance()
+      left = { kind: 'or', left, right: this.andExpr() }
+    }
+    return left
+  }
+
+  private andExpr(): JsonExpr {
+    let left = this.unary()
+    while (this.isPunct('&&')) {
+      this.advance()
+      left = { kind: 'and', left, right: this.unary() }
+    }
+    return left
+  }
+
+  private unary(): JsonExpr {
+    if (this.isPunct('(')) {
+      this.advance()
+      const e = this.orExpr()
+      this.expectPunct(')')
+      return e
+    }
+    const sel = this.tok
+    if (sel.t !== 'selector')
+      this.fail(sel.pos, `expected a selector like $.field but found ${this.describe(sel)}`)
+    if (sel.path.length === 0) this.fail(sel.pos, 'a selector needs a field after $ (like $.field)')
+    this.advance()
+    const path = sel.path
+    const kw = this.keyword()
+    if (kw === 'IS') {
+      this.advance()
+      const what = this.keyword()
+      if (what === 'NULL' || what === 'TRUE' || what === 'FALSE') {
+        this.advance()
+        return what === 'NULL'
+          ? { kind: 'isNull', path }
+          : { kind: 'isBool', path, value: what === 'TRUE' }
+      }
+      this.fail(
+        this.tok.pos,
+        `expected NULL, TRUE or FALSE after IS but found ${this.describe(this.tok)}`,
+      )
+    }
+    if (kw === 'NOT') {
+      this.advance()
+      if (this.keyword() !== 'EXISTS')
+        this.fail(this.tok.pos, `expected EXISTS after NOT but found ${this.describe(this.tok)}`)
+      this.advance()
+      return { kind: 'notExists', path }
+    }
+    const op = this.operator()
+    return { kind: 'cmp', path, op, value: this.value(op) }
+  }
+
+  private keyword(): string | undefined {
+    return this.tok.t === 'word' ? this.tok.v.toUpperCase() : undefined
+  }
+
+  private operator(): ComparisonOp {
+    const t = this.tok
+    if (t.t === 'punct' && ['=', '!=', '<', '<=', '>', '>='].includes(t.v)) {
+      this.advance()
+      return t.v as ComparisonOp
+    }
+    return this.fail(
+      t.pos,
+      `expected a comparison operator (=, !=, <, <=, >, >=), IS or NOT EXISTS but found ${this.describe(t)}`,
+    )
+  }
+
+  private value(op: ComparisonOp): Value {
+    const t = this.tok
+    const numeric = op !== '=' && op !== '!='
+    let v: Value
+    if (t.t === 'string') v = { kind: 'string', text: t.v, quoted: true }
+    else if (t.t === 'regex') v = { kind: 'regex', source: t.v }
+    else if (t.t === 'word') {
+      if (t.v === '*') v = { kind: 'any' }
+      else if (NUMBER.test(t.v)) v = { kind: 'number', value: Number(t.v), text: t.v }
+      else v = { kind: 'string', text: t.v, quoted: false }
+    } else this.fail(t.pos, `expected a value but found ${this.describe(t)}`)
+    if (numeric && v.kind !== 'number')
+      this.fail(t.pos, `the operator ${op} needs a number but found ${this.describe(t)}`)
+    this.advance()
+    return v
+  }
+
+  parseDelimited(): Pattern {
+    this.expectPunct('[')
+    const fields: DelimitedField[] = []
+    const names = new Set<string>()
+    if (this.isPunct(']'))
+      this.fail(this.tok.pos, 'a space-delimited pattern needs at least one field')
+    for (;;) {
+      fields.push(this.field(names))
+      if (this.isPunct(',')) {
+        this.advance()
+        continue
+      }
+      this.expectPunct(']')
+      break
+    }
+    if (this.tok.t !== 'end')
+      this.fail(this.tok.pos, `unexpected ${this.describe(this.tok)} after ']'`)
+    // Conditions may name any field of the pattern, or a position ($1…).
+    const check = (e: FieldExpr | undefined): void => {
+      if (!e) return
+      if (e.kind === 'cmp') {
+        if (!names.has(e.field) && !/^\$\d+$/.test(e.field))
+          throw new PatternError(1, `the condition names an unknown field '${e.field}'`)
+        return
+      }
+      check(e.left)
+      check(e.right)
+    }
+    for (const f of fields) check(f.condition)
+    return { kind: 'delimited', fields }
+  }
+
+  private field(names: Set<string>): DelimitedField {
+    const t = this.tok
+    if (t.t === 'word' && t.v === '...') {
+      this.advance()
+      return { ellipsis: true }
+    }
+    if (t.t !== 'word' || !/^[A-Za-z_][\w-]*$/.test(t.v))
+      this.fail(t.pos, `expected a field name or ... but found ${this.describe(t)}`)
+    const name = t.v
+    // A field alone: `ip`. A field with conditions: `status = 4* && status != 403`.
+    this.advance()
+    if (this.isPunct(',') || this.isPunct(']')) {
+      if (names.has(name)) this.fail(t.pos, `duplicate field name '${name}'`)
+      names.add(name)
+      return { ellipsis: false, name }
+    }
+    const first = this.fieldCmp(name)
+    let cond = this.fieldRest(first)
+    if (names.has(name)) this.fail(t.pos, `duplicate field name '${name}'`)
+    names.add(name)
+    cond = this.fieldOr(cond)
+    return { ellipsis: false, name, condition: cond }
+  }
+
+  private fieldCmp(name: string): FieldExpr {
+    const op = this.operator()
+    return { kind: 'cmp', field: name, op, value: this.value(op) }
+  }
+
+  /** `a && b` inside one field, left to right; `||` handled by fieldOr for precedence. */
+  private fieldRest(first: FieldExpr): FieldExpr {
+    let left = first
+    while (this.isPunct('&&')) {
+      this.advance()
+      left = { kind: 'and', left, right: this.fieldAtom() }
+    }
+    return left
+  }
+
+  private fieldOr(first: FieldExpr): FieldExpr {
+    let left = first
+    while (this.isPunct('||')) {
+      this.advance()
+      left = { kind: 'or', left, right: this.fieldRest(this.fieldAtom()) }
+    }
+    return left
+  }
+
+  private fieldAtom(): FieldExpr {
+    if (this.isPunct('(')) {
+      this.advance()
+      const e = this.fieldOr(this.fieldRest(this.fieldAtom()))
+      this.expectPunct(')')
+      return e
+    }
+    const t = this.tok
+    let name: string
+    if (t.t === 'word' && /^[A-Za-z_][\w-]*$/.test(t.v)) name = t.v
+    else if (t.t === 'word' && /^\$\d+$/.test(t.v)) name = t.v
+    else this.fail(t.pos, `expected a field name but found ${this.describe(t)}`)
+    this.advance()
+    return this.fieldCmp(name)
+  }
+
+  parseTerms(): Pattern {
+    const terms: Term[] = []
+    for (;;) {
+      const t = this.tok
+      if (t.t === 'end') break
+      let mode: Term['mode'] = 'and'
+      let tok: Tok = t
+      if (t.t === 'word' && (t.v.startsWith('?') || t.v.startsWith('-'))) {
+        mode = t.v.startsWith('?') ? 'or' : 'not'
+        const rest = t.v.slice(1)
+        this.advance()
+        if (rest !== '') {
+          terms.push({ kind: 'text', text: rest, mode })
+          continue
+        }
+        tok = this.tok
+        if (tok.t !== 'word' && tok.t !== 'string' && tok.t !== 'regex')
+          this.fail(tok.pos, `expected a term after '${t.v}' but found ${this.describe(tok)}`)
+      }
+      if (tok.t === 'string') terms.push({ kind: 'text', text: tok.v, mode })
+      else if (tok.t === 'regex') terms.push({ kind: 'regex', source: tok.v, mode })
+      else if (tok.t === 'word') terms.push({ kind: 'text', text: tok.v, mode })
+      else
+        this.fail(
+          tok.pos,
+          `unexpected ${this.describe(tok)} in a term pattern; quote terms that contain it`,
+        )
+      this.advance()
+    }
+    return { kind: 'terms', terms }
+  }
+}
+
+/** Parses a filter pattern. Throws PatternError (use `parsePattern` for the AWS error). */
+export function parsePatternOrThrow(source: string): Pattern {
+  if (source.length > MAX_PATTERN_LENGTH)
+    throw new PatternError(
+      MAX_PATTERN_LENGTH + 1,
+      `a filter pattern is at most ${MAX_PATTERN_LENGTH} characters`,
+    )
+  const trimmed = source.trim()
+  if (trimmed === '' || trimmed === '""') return { kind: 'all' }
+  const p = new Parser(source)
+  if (trimmed.startsWith('{')) return p.parseJson()
+  if (trimmed.startsWith('[')) return p.parseDelimited()
+  return p.parseTerms()
+}
+
+/** Parses a filter pattern; bad input becomes InvalidParameterException naming the position. */
+export function parsePattern(source: string): Pattern {
+  try {
+    return parsePatternOrThrow(source)
+  } catch (e) {
+    if (e instanceof PatternError) throw InvalidParameterException(e.message)
+    throw e
+  }
+}
