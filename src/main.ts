@@ -27,6 +27,7 @@ import { bootstrapIdentities } from './iam/bootstrap.js'
 import type { ImportService } from './import/service.js'
 import { openImports } from './import/wiring.js'
 import { LocalObjectStore } from './objectstore/local-store.js'
+import { MasterKeyStore } from './objectstore/master-keys.js'
 import type { ObjectStore } from './objectstore/port.js'
 import { S3ObjectStore } from './objectstore/s3-store.js'
 import { FileEventLog } from './pipeline/file-log.js'
@@ -67,7 +68,10 @@ export async function startServer(
 
   const trails = new TrailService(await openJsonTrailStore(join(dataDir, 'trails.json')), clock)
   // The embedded store always serves OpenTrail's S3 API; `s3` in the config puts trails elsewhere.
-  const localStore = await LocalObjectStore.open(join(dataDir, 'buckets'))
+  // Objects put with a KMS key id (trails' KmsKeyId, SSE-KMS puts) are encrypted at rest.
+  const localStore = await LocalObjectStore.open(join(dataDir, 'buckets'), {
+    masterKeys: await MasterKeyStore.open(join(dataDir, 'keys')),
+  })
   const s3Store = config.s3
     ? new S3ObjectStore({ ...config.s3, region: config.s3.region ?? config.region })
     : undefined

@@ -1,24 +1,17 @@
 /**
  * @module digest/keystore
  * RSA-2048 signing key pairs for digest files, one current pair per region, rotated on a schedule.
- * Private keys are stored encrypted (AES-256-GCM, the fingerprint as associated data) under a
- * master key kept in `<keys>/master.key` (mode 0600); they are decrypted only in memory to sign
+ * Private keys are stored encrypted (AES-256-GCM, the fingerprint as associated data) under the
+ * root key in `<keys>/master.key` (mode 0600, see objectstore/sealed); they are decrypted only in memory to sign
  * and are never returned by any API. Public keys (PKCS#1 DER) and their validity windows are what
  * ListPublicKeys returns.
  */
-import {
-  createCipheriv,
-  createDecipheriv,
-  createPrivateKey,
-  generateKeyPair,
-  randomBytes,
-  type KeyObject,
-} from 'node:crypto'
-import { chmod, mkdir, readFile } from 'node:fs/promises'
+import { createPrivateKey, generateKeyPair, type KeyObject } from 'node:crypto'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { openRootKey, seal, unseal, type SealedBox } from '../objectstore/sealed.js'
 import type { Clock } from '../shared/clock.js'
-import { readJsonFile, writeFileAtomic, writeJsonFileAtomic } from '../shared/json-file.js'
+import { readJsonFile, writeJsonFileAtomic } from '../shared/json-file.js'
 import { Mutex } from '../delivery/mutex.js'
 import { fingerprintOf } from './digest-file.js'
 
@@ -38,7 +31,7 @@ interface StoredKey {
   region: string
   fingerprint: string
   publicKey: string
-  privateKey: { iv: string; tag: string; data: string }
+  privateKey: SealedBox
   validityStart: string
   /** Set when a newer key replaced this one. */
   retiredAt?: string
@@ -72,20 +65,7 @@ export class SigningKeyStore {
     clock: Clock,
     opts: { rotationSeconds: number },
   ): Promise<SigningKeyStore> {
-    await mkdir(dir, { recursive: true, mode: 0o700 })
-    const masterPath = join(dir, 'master.key')
-    let master: Buffer
-    try {
-      master = Buffer.from((await readFile(masterPath, 'utf8')).trim(), 'hex')
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-      master = randomBytes(32)
-      await writeFileAtomic(masterPath, master.toString('hex') + '\n', 0o600)
-    }
-    if (master.length !== 32) {
-      throw new Error(`ERR_KEYSTORE_MASTER: ${masterPath} must hold 32 bytes as hex`)
-    }
-    await chmod(masterPath, 0o600)
+    const master = await openRootKey(dir)
     const file = join(dir, 'signing-keys.json')
     const stored = (await readJsonFile<KeyFile>(file))?.keys ?? []
     return new SigningKeyStore(file, master, stored, clock, opts.rotationSeconds * 1000)
@@ -145,20 +125,12 @@ export class SigningKeyStore {
     const der = publicKey.export({ type: 'pkcs1', format: 'der' })
     const fingerprint = fingerprintOf(der)
     const plain = privateKey.export({ type: 'pkcs8', format: 'der' })
-    const iv = randomBytes(12)
-    const cipher = createCipheriv('aes-256-gcm', this.master, iv)
-    cipher.setAAD(Buffer.from(fingerprint))
-    const data = Buffer.concat([cipher.update(plain), cipher.final()])
     this.decrypted.set(fingerprint, privateKey)
     return {
       region,
       fingerprint,
       publicKey: der.toString('base64'),
-      privateKey: {
-        iv: iv.toString('base64'),
-        tag: cipher.getAuthTag().toString('base64'),
-        data: data.toString('base64'),
-      },
+      privateKey: seal(this.master, plain, fingerprint),
       validityStart: now.toISOString(),
     }
   }
@@ -166,17 +138,7 @@ export class SigningKeyStore {
   private privateKeyOf(k: StoredKey): KeyObject {
     const cached = this.decrypted.get(k.fingerprint)
     if (cached) return cached
-    const decipher = createDecipheriv(
-      'aes-256-gcm',
-      this.master,
-      Buffer.from(k.privateKey.iv, 'base64'),
-    )
-    decipher.setAAD(Buffer.from(k.fingerprint))
-    decipher.setAuthTag(Buffer.from(k.privateKey.tag, 'base64'))
-    const der = Buffer.concat([
-      decipher.update(Buffer.from(k.privateKey.data, 'base64')),
-      decipher.final(),
-    ])
+    const der = unseal(this.master, k.privateKey, k.fingerprint)
     const key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })
     this.decrypted.set(k.fingerprint, key)
     return key

@@ -21,15 +21,24 @@
  * Listing walks the directory tree in S3 order (UTF-8 byte order of whole keys) and stops as soon
  * as it has enough keys; prefixes, `startAfter` and a `/` delimiter prune whole directories.
  *
- * `PutOptions.kmsKeyId` is recorded with the object (and reported as SSE-KMS); the bytes are
- * stored as given. Versioning is a recorded setting only: an overwrite replaces the object.
+ * Encryption at rest: with a master-key store (`open(root, { masterKeys })`, as the server opens it),
+ * a put with `PutOptions.kmsKeyId` is encrypted: AES-256-GCM under a fresh data key per object, the
+ * data key wrapped by the master key named by the KmsKeyId (created on first use), and both the
+ * wrap and the body bound to `<bucket>/<key>`. The file on disk holds ciphertext of the same size;
+ * the sidecar holds the wrapped key, IV and tag. Reads decrypt (and authenticate) transparently;
+ * callers that must check permission to decrypt (the S3 API: kms:Decrypt) read `head.kmsKeyId`.
+ * Without a master-key store the key id is only recorded (and reported as SSE-KMS). Parts of a
+ * multipart upload are encrypted when the upload completes. Versioning is a recorded setting only:
+ * an overwrite replaces the object.
  */
-import { createHash, randomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto'
 import type { Dirent, Stats } from 'node:fs'
 import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink } from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { Readable } from 'node:stream'
+import { Readable, Transform } from 'node:stream'
+import { KmsKeyUnavailableError, type MasterKeyStore } from './master-keys.js'
+import type { SealedBox } from './sealed.js'
 import {
   BucketNotEmptyError,
   NoSuchBucketError,
@@ -95,6 +104,33 @@ interface Sidecar {
   metadata: Record<string, string>
   checksums?: Record<string, string>
   kmsKeyId?: string
+  /** Present when the bytes on disk are encrypted (then `md5` is the ciphertext's MD5). */
+  sse?: ObjectEncryption
+}
+
+/** How an object's bytes are encrypted (see the module comment). */
+interface ObjectEncryption {
+  alg: 'AES256-GCM'
+  /** The master key's name (the object's KmsKeyId). */
+  keyId: string
+  dataKey: SealedBox
+  iv: string
+  tag: string
+}
+
+/** An encrypted object whose ciphertext, tag or wrapped key does not authenticate. */
+export class ObjectDecryptionError extends Error {
+  override name = 'ObjectDecryptionError'
+}
+
+/** Encrypted objects up to this size are decrypted and authenticated whole before serving. */
+const WHOLE_DECRYPT_BYTES = 64 * 1024 * 1024
+
+export interface LocalStoreOptions {
+  /** Encrypts puts that name a KMS key (see the module comment). */
+  masterKeys?: MasterKeyStore
+  /** Encrypted objects up to this size are authenticated before streaming (default 64 MiB). */
+  wholeDecryptMaxBytes?: number
 }
 
 interface BucketFile {
@@ -191,6 +227,17 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+async function readWhole(fh: FileHandle, size: number): Promise<Buffer> {
+  const body = Buffer.alloc(size)
+  let off = 0
+  while (off < body.length) {
+    const { bytesRead } = await fh.read(body, off, body.length - off, off)
+    if (bytesRead === 0) break
+    off += bytesRead
+  }
+  return body.subarray(0, off)
+}
+
 async function md5OfHandle(fh: FileHandle): Promise<string> {
   const hash = createHash('md5')
   const buf = Buffer.allocUnsafe(1 << 20)
@@ -230,15 +277,26 @@ export class LocalObjectStore implements ObjectStore, BucketSettings, BucketAdmi
   private readonly uploadsDir: string
   private readonly locks = new KeyedMutex()
 
-  private constructor(readonly root: string) {
+  private constructor(
+    readonly root: string,
+    private readonly masterKeys: MasterKeyStore | undefined,
+    private readonly wholeDecryptMaxBytes: number,
+  ) {
     this.tmpDir = join(root, '.tmp')
     this.journalDir = join(root, '.journal')
     this.uploadsDir = join(root, '.uploads')
   }
 
-  /** Opens (creating) the store at `root` and finishes any commit a crash interrupted. */
-  static async open(root: string): Promise<LocalObjectStore> {
-    const store = new LocalObjectStore(root)
+  /**
+   * Opens (creating) the store at `root` and finishes any commit a crash interrupted. With
+   * `masterKeys`, puts that name a KMS key are encrypted at rest.
+   */
+  static async open(root: string, opts: LocalStoreOptions = {}): Promise<LocalObjectStore> {
+    const store = new LocalObjectStore(
+      root,
+      opts.masterKeys,
+      opts.wholeDecryptMaxBytes ?? WHOLE_DECRYPT_BYTES,
+    )
     await mkdir(store.tmpDir, { recursive: true, mode: 0o700 })
     await mkdir(store.journalDir, { recursive: true, mode: 0o700 })
     await mkdir(store.uploadsDir, { recursive: true, mode: 0o700 })
@@ -490,18 +548,26 @@ export class LocalObjectStore implements ObjectStore, BucketSettings, BucketAdmi
     try {
       const md5 = createHash('md5')
       let size = 0
+      const enc =
+        opts.kmsKeyId && this.masterKeys
+          ? await this.encryptor(bucket, key, opts.kmsKeyId)
+          : undefined
+      const diskMd5 = enc ? createHash('md5') : undefined
       const fh = await open(dataTmp, 'w', 0o644)
       let st: Stats
       try {
-        for await (const chunk of source) {
-          md5.update(chunk)
-          size += chunk.length
+        for await (const plain of source) {
+          md5.update(plain)
+          size += plain.length
+          const chunk = enc ? enc.cipher.update(plain) : plain
+          diskMd5?.update(chunk)
           let off = 0
           while (off < chunk.length) {
             const { bytesWritten } = await fh.write(chunk, off, chunk.length - off)
             off += bytesWritten
           }
         }
+        if (enc) enc.cipher.final() // GCM: no trailing bytes, only the tag
         await fh.sync()
         st = await fh.stat()
       } finally {
@@ -511,10 +577,11 @@ export class LocalObjectStore implements ObjectStore, BucketSettings, BucketAdmi
       const verified = await opts.beforeCommit?.({ size, md5: bodyMd5 })
       const checksums = { ...(opts.checksums ?? {}), ...(verified ?? {}) }
       const etag = opts.etag ?? bodyMd5
+      const fileMd5 = diskMd5 ? diskMd5.digest('hex') : bodyMd5
       const sidecar: Sidecar = {
         v: 1,
         etag,
-        ...(etag !== bodyMd5 ? { md5: bodyMd5 } : {}),
+        ...(etag !== fileMd5 ? { md5: fileMd5 } : {}),
         size,
         mtimeMs: st.mtimeMs,
         lastModified: new Date(Math.floor(st.mtimeMs / 1000) * 1000).toISOString(),
@@ -523,6 +590,14 @@ export class LocalObjectStore implements ObjectStore, BucketSettings, BucketAdmi
         metadata: { ...(opts.metadata ?? {}) },
         ...(Object.keys(checksums).length ? { checksums } : {}),
         ...(opts.kmsKeyId ? { kmsKeyId: opts.kmsKeyId } : {}),
+        ...(enc
+          ? {
+              sse: {
+                ...enc.info,
+                tag: enc.cipher.getAuthTag().toString('base64'),
+              },
+            }
+          : {}),
       }
       metaTmp = await this.writeTemp(Buffer.from(JSON.stringify(sidecar)))
       await this.locks.run(bucket, async () => {
@@ -558,6 +633,58 @@ export class LocalObjectStore implements ObjectStore, BucketSettings, BucketAdmi
     }
   }
 
+  /** A cipher for a new object's body under a fresh data key of master key `keyId`. */
+  private async encryptor(bucket: string, key: string, keyId: string) {
+    const context = `${bucket}/${key}`
+    const dk = await this.masterKeys!.generateDataKey(keyId, context)
+    const iv = randomBytes(12)
+    const cipher = createCipheriv('aes-256-gcm', dk.plaintext, iv)
+    cipher.setAAD(Buffer.from(context, 'utf8'))
+    const info: Omit<ObjectEncryption, 'tag'> = {
+      alg: 'AES256-GCM',
+      keyId,
+      dataKey: dk.wrapped,
+      iv: iv.toString('base64'),
+    }
+    return { cipher, info }
+  }
+
+  /** A decipher for an encrypted object's body; throws ObjectDecryptionError. */
+  private async decryptor(bucket: string, key: string, sse: ObjectEncryption) {
+    if (!this.masterKeys)
+      throw new ObjectDecryptionError(
+        `The object ${key} is encrypted at rest and this store was opened without its keys.`,
+      )
+    const context = `${bucket}/${key}`
+    let dataKey: Buffer
+    try {
+      dataKey = await this.masterKeys.decryptDataKey(sse.keyId, context, sse.dataKey)
+    } catch (err) {
+      if (err instanceof KmsKeyUnavailableError) throw new ObjectDecryptionError(err.message)
+      throw err
+    }
+    const decipher = createDecipheriv('aes-256-gcm', dataKey, Buffer.from(sse.iv, 'base64'))
+    decipher.setAAD(Buffer.from(context, 'utf8'))
+    decipher.setAuthTag(Buffer.from(sse.tag, 'base64'))
+    return decipher
+  }
+
+  private async decryptWhole(
+    bucket: string,
+    key: string,
+    sse: ObjectEncryption,
+    data: Buffer,
+  ): Promise<Buffer> {
+    const decipher = await this.decryptor(bucket, key, sse)
+    try {
+      return Buffer.concat([decipher.update(data), decipher.final()])
+    } catch {
+      throw new ObjectDecryptionError(
+        `The encrypted object ${key} does not authenticate: it was altered on disk.`,
+      )
+    }
+  }
+
   private headFromSidecar(key: string, s: Sidecar): ObjectHead {
     return {
       key,
@@ -573,7 +700,11 @@ export class LocalObjectStore implements ObjectStore, BucketSettings, BucketAdmi
   }
 
   /** The head of an open data file: its sidecar when that matches the file, else computed. */
-  private async headOf(key: string, fh: FileHandle, metaPath: string): Promise<ObjectHead> {
+  private async headOf(
+    key: string,
+    fh: FileHandle,
+    metaPath: string,
+  ): Promise<{ head: ObjectHead; sse?: ObjectEncryption }> {
     const st = await fh.stat()
     let sidecar: Sidecar | undefined
     try {
@@ -582,17 +713,22 @@ export class LocalObjectStore implements ObjectStore, BucketSettings, BucketAdmi
       if (!isNotFound(err) && !(err instanceof SyntaxError)) throw err
     }
     if (sidecar && sidecar.size === st.size) {
-      if (sidecar.mtimeMs === st.mtimeMs) return this.headFromSidecar(key, sidecar)
+      const found = {
+        head: this.headFromSidecar(key, sidecar),
+        ...(sidecar.sse ? { sse: sidecar.sse } : {}),
+      }
+      if (sidecar.mtimeMs === st.mtimeMs) return found
       // Copied or restored (mtime changed): trust the sidecar if the bytes are the same.
-      if ((await md5OfHandle(fh)) === (sidecar.md5 ?? sidecar.etag))
-        return this.headFromSidecar(key, sidecar)
+      if ((await md5OfHandle(fh)) === (sidecar.md5 ?? sidecar.etag)) return found
     }
     return {
-      key,
-      size: st.size,
-      lastModified: new Date(Math.floor(st.mtimeMs / 1000) * 1000),
-      etag: await md5OfHandle(fh),
-      metadata: {},
+      head: {
+        key,
+        size: st.size,
+        lastModified: new Date(Math.floor(st.mtimeMs / 1000) * 1000),
+        etag: await md5OfHandle(fh),
+        metadata: {},
+      },
     }
   }
 
@@ -603,7 +739,7 @@ export class LocalObjectStore implements ObjectStore, BucketSettings, BucketAdmi
   private async openObject(
     bucket: string,
     key: string,
-  ): Promise<{ fh: FileHandle; head: ObjectHead }> {
+  ): Promise<{ fh: FileHandle; head: ObjectHead; sse?: ObjectEncryption }> {
     const bucketDir = await this.requireBucket(bucket)
     const { dir, name } = this.locate(bucketDir, key)
     return this.locks.run(bucket, async () => {
@@ -618,7 +754,7 @@ export class LocalObjectStore implements ObjectStore, BucketSettings, BucketAdmi
         throw err
       }
       try {
-        return { fh, head: await this.headOf(key, fh, join(dir, name) + META_SUFFIX) }
+        return { fh, ...(await this.headOf(key, fh, join(dir, name) + META_SUFFIX)) }
       } catch (err) {
         await fh.close()
         throw err
@@ -632,20 +768,16 @@ export class LocalObjectStore implements ObjectStore, BucketSettings, BucketAdmi
     return head
   }
 
+  /** Throws NoSuchBucketError, NoSuchKeyError, ObjectDecryptionError. */
   async getObject(bucket: string, key: string): Promise<StoredObject & ObjectHead> {
-    const { fh, head } = await this.openObject(bucket, key)
+    const { fh, head, sse } = await this.openObject(bucket, key)
+    let data: Buffer
     try {
-      const body = Buffer.alloc(head.size)
-      let off = 0
-      while (off < body.length) {
-        const { bytesRead } = await fh.read(body, off, body.length - off, off)
-        if (bytesRead === 0) break
-        off += bytesRead
-      }
-      return { ...head, body: body.subarray(0, off) }
+      data = await readWhole(fh, head.size)
     } finally {
       await fh.close()
     }
+    return { ...head, body: sse ? await this.decryptWhole(bucket, key, sse, data) : data }
   }
 
   /**
@@ -657,12 +789,54 @@ export class LocalObjectStore implements ObjectStore, BucketSettings, BucketAdmi
     key: string,
     range?: { start: number; end: number },
   ): Promise<{ head: ObjectHead; stream: Readable }> {
-    const { fh, head } = await this.openObject(bucket, key)
-    const stream = fh.createReadStream({
-      ...(range ? { start: range.start, end: range.end } : { start: 0 }),
-      autoClose: true,
+    const { fh, head, sse } = await this.openObject(bucket, key)
+    if (!sse) {
+      const stream = fh.createReadStream({
+        ...(range ? { start: range.start, end: range.end } : { start: 0 }),
+        autoClose: true,
+      })
+      return { head, stream }
+    }
+    const start = range?.start ?? 0
+    const end = range ? range.end + 1 : head.size
+    if (head.size <= this.wholeDecryptMaxBytes) {
+      // Authenticated before the first byte is served.
+      let data: Buffer
+      try {
+        data = await readWhole(fh, head.size)
+      } finally {
+        await fh.close()
+      }
+      const plain = await this.decryptWhole(bucket, key, sse, data)
+      return { head, stream: Readable.from([plain.subarray(start, end)]) }
+    }
+    // Large objects: decrypted as they stream; a failed tag check ends the stream with an error.
+    let decipher
+    try {
+      decipher = await this.decryptor(bucket, key, sse)
+    } catch (err) {
+      await fh.close()
+      throw err
+    }
+    let pos = 0
+    const slice = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        const from = Math.max(0, start - pos)
+        const to = Math.min(chunk.length, end - pos)
+        pos += chunk.length
+        done(null, to > from ? chunk.subarray(from, to) : undefined)
+      },
     })
-    return { head, stream }
+    const file = fh.createReadStream({ start: 0, autoClose: true })
+    file.on('error', (err) => slice.destroy(err))
+    decipher.on('error', () =>
+      slice.destroy(
+        new ObjectDecryptionError(`The encrypted object ${key} does not authenticate.`),
+      ),
+    )
+    file.pipe(decipher).pipe(slice)
+    slice.on('close', () => file.destroy())
+    return { head, stream: slice }
   }
 
   async deleteObject(bucket: string, key: string): Promise<void> {

@@ -145,6 +145,7 @@ export class S3ApiHandler {
         payload: payloadSpec(req.headers, signing),
         state: ctxState,
         authorize: (action, b, k) => this.authorize(principal!, action, b, k),
+        authorizeKms: async (action, keyArn) => this.authorizeKms(principal!, action, keyArn),
       }
       // CreateBucket acts on a bucket that is not the caller's yet: identity policies alone.
       if (info.name === 'CreateBucket')
@@ -248,6 +249,20 @@ export class S3ApiHandler {
       // The client went away mid-download; the event already stands.
       this.deps.logger.debug?.({ requestId, err: String(err) }, 'S3 download interrupted.')
     }
+  }
+
+  /**
+   * `kms:<action>` on an object's KMS key: OpenTrail keeps no key policies, so the caller's IAM
+   * identity policies decide, as for a key whose key policy defers to IAM.
+   */
+  private authorizeKms(principal: Principal, action: string, keyArn: string): void {
+    const full = `kms:${action}`
+    if (evaluate(this.deps.identities.policiesFor(principal.accessKeyId), full, keyArn) !== 'Allow')
+      throw new S3Error(
+        'AccessDenied',
+        `User: ${principal.arn} is not authorized to perform: ${full} on resource: ${keyArn} because no identity-based policy allows the ${full} action`,
+        403,
+      )
   }
 
   /**

@@ -16,6 +16,7 @@ import {
   type LocalObjectStore,
   type ObjectHead,
 } from '../objectstore/local-store.js'
+import { kmsKeyArn } from '../objectstore/master-keys.js'
 import {
   BucketNotEmptyError,
   NoSuchBucketError,
@@ -59,6 +60,8 @@ export interface OpContext {
   state: { bytesIn: number; bodyRead: boolean }
   /** IAM check for a further action/resource (copy sources, multi-object delete). */
   authorize(action: string, bucket?: string, key?: string): Promise<void>
+  /** IAM check of `kms:<action>` on a key ARN (kms:Decrypt to read an object encrypted at rest). */
+  authorizeKms(action: string, keyArn: string): Promise<void>
 }
 
 export interface OpResult {
@@ -780,6 +783,11 @@ const ops: Record<string, Op> = {
         headers: { etag: headers['etag']!, 'last-modified': headers['last-modified']! },
         bucketOwner: ownerOf(ctx, info),
       }
+    if (head.kmsKeyId)
+      await ctx.authorizeKms(
+        'Decrypt',
+        kmsKeyArn(head.kmsKeyId, info.region ?? ctx.region, ownerOf(ctx, info)),
+      )
     const range = parseRange(header(ctx, 'range'), head.size)
     const { head: opened, stream } = await ctx.store.getObjectStream(ctx.bucket!, ctx.key!, range)
     const h = objectHeaders(opened)
@@ -902,6 +910,18 @@ const ops: Record<string, Op> = {
       if (err instanceof NoSuchBucketError) throw noSuchBucket(srcBucket)
       if (err instanceof NoSuchKeyError) throw noSuchKey(srcKey)
       throw err
+    }
+    if (src.head.kmsKeyId) {
+      const srcInfo = await ctx.store.bucketInfo(srcBucket)
+      const arn = kmsKeyArn(
+        src.head.kmsKeyId,
+        srcInfo.region ?? ctx.region,
+        srcInfo.ownerAccountId ?? ctx.defaultAccountId,
+      )
+      await ctx.authorizeKms('Decrypt', arn).catch((err: unknown) => {
+        src.stream.destroy()
+        throw err
+      })
     }
     const replace = header(ctx, 'x-amz-metadata-directive') === 'REPLACE'
     if (!replace && srcBucket === ctx.bucket && srcKey === ctx.key) {
