@@ -8,15 +8,20 @@ import type { AddressInfo } from 'node:net'
 import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { Config } from './config/schema.js'
+import { ConsoleHandler } from './console/http.js'
+import { SessionStore } from './console/sessions.js'
+import { SignInService } from './console/signin.js'
 import { withDeliveryStatus } from './delivery/handlers.js'
 import { TrailDelivery } from './delivery/trail-delivery.js'
 import { publicKeyOperations } from './digest/handlers.js'
 import { SigningKeyStore } from './digest/keystore.js'
 import { lookupOperations } from './domains/lookup/handlers.js'
 import { LookupService } from './domains/lookup/service.js'
-import { lakeOperations } from './domains/lake/handlers.js'
+import { channelOperations, lakeOperations } from './domains/lake/handlers.js'
 import { LakeService } from './domains/lake/service.js'
 import { LakeEngine } from './lake/engine.js'
+import { AuditEventsEndpoint } from './domains/lake/audit-events.js'
+import { ChannelService } from './domains/lake/channels.js'
 import { trailOperations } from './domains/trails/handlers.js'
 import { TrailService } from './domains/trails/service.js'
 import { openJsonTrailStore } from './domains/trails/store.js'
@@ -105,6 +110,11 @@ export async function startServer(
     clock,
   })
   pipeline.addSink(lake.engine.sink(() => lake.routed()))
+  const channels = await ChannelService.open({
+    file: join(dataDir, 'lake-channels.json'),
+    lake,
+    clock,
+  })
   const authorizer = new Authorizer(identities)
   const lookup = new LookupService(history, {
     retentionDays: config.retentionDays,
@@ -113,6 +123,28 @@ export async function startServer(
   const cloudtrailModel = loadModel(
     new URL('./protocol/models/cloudtrail-2013-11-01.json', import.meta.url),
   )
+
+  // The web console: sign-in, sessions, static files, bridges to the APIs (see console/http.ts).
+  const sessions = new SessionStore(identities, clock)
+  let selfUrl = ''
+  const consoleHandler = new ConsoleHandler({
+    sessions,
+    signIn: new SignInService({
+      identities,
+      sessions,
+      record: async (event) => {
+        await pipeline.ingest([event])
+      },
+      clock,
+      region: config.region,
+    }),
+    identities,
+    clock,
+    logger,
+    region: config.region,
+    s3: { handle: (req, res) => s3.handle(req, res) },
+    selfUrl: () => selfUrl,
+  })
 
   const api = new ApiHandler({
     services: {
@@ -131,6 +163,7 @@ export async function startServer(
           ...lookupOperations(lookup),
           ...publicKeyOperations(signingKeys),
           ...lakeOperations(lake, authorizer),
+          ...channelOperations(channels),
         },
       },
       imports: imports.binding(() => identities.defaultAccountId),
@@ -143,6 +176,7 @@ export async function startServer(
     clock,
     logger,
     defaultRegion: config.region,
+    sessionAuth: consoleHandler,
   })
 
   await pipeline.start()
@@ -172,6 +206,24 @@ export async function startServer(
   const server: Server = createHttpServer({
     api,
     s3,
+    rest: [
+      Object.assign(
+        new AuditEventsEndpoint({
+          channels,
+          engine: lake.engine,
+          identities,
+          authorizer,
+          record: async (event) => {
+            await pipeline.ingest([event])
+          },
+          clock,
+          logger,
+          defaultRegion: config.region,
+        }),
+        { matches: AuditEventsEndpoint.matches },
+      ),
+    ],
+    console: consoleHandler,
     health: () => ({ status: 'ok', sinks: pipeline.status() }),
   })
   await new Promise<void>((ok, fail) => {
@@ -180,6 +232,7 @@ export async function startServer(
   })
   const port = (server.address() as AddressInfo).port
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`
+  selfUrl = url
   await imports.announce(url)
   logger.info({ url, dataDir }, 'OpenTrail is listening.')
   return {
@@ -196,7 +249,7 @@ export async function startServer(
       server.closeAllConnections()
       await imports.close()
       await pipeline.stop()
-      lake.engine.close()
+      await lake.engine.close()
       s3Store?.destroy()
     },
   }

@@ -3,6 +3,7 @@ import { Command } from 'commander'
 import { registerImport } from './commands/import.js'
 import { registerKey } from './commands/key.js'
 import { registerLookupEvents } from './commands/lookup-events.js'
+import { registerPassword } from './commands/password.js'
 import { registerServe } from './commands/serve.js'
 import { registerTail } from './commands/tail.js'
 import { registerUser } from './commands/user.js'
@@ -14,6 +15,7 @@ const program = new Command('opentrail')
 
 registerServe(program)
 registerUser(program)
+registerPassword(program)
 registerKey(program)
 registerLookupEvents(program)
 registerTail(program)

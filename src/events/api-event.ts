@@ -39,6 +39,18 @@ export function buildApiEvent(call: ApiCall): CloudTrailRecord {
         accountId: p.accountId,
         accessKeyId: p.accessKeyId,
         ...(p.userName ? { userName: p.userName } : {}),
+        ...(p.session
+          ? {
+              sessionContext: {
+                sessionIssuer: {},
+                webIdFederationData: {},
+                attributes: {
+                  creationDate: p.session.creationDate,
+                  mfaAuthenticated: String(p.session.mfaAuthenticated),
+                },
+              },
+            }
+          : {}),
       }
     : {
         type: 'Unknown',
@@ -66,6 +78,8 @@ export function buildApiEvent(call: ApiCall): CloudTrailRecord {
     managementEvent: true,
     recipientAccountId: p?.accountId ?? call.defaultAccountId,
     eventCategory: 'Management',
+    // Calls made with a console session's credentials, as AWS marks them.
+    ...(p?.session?.fromConsole ? { sessionCredentialFromConsole: 'true' } : {}),
   }
   if (call.tls?.tlsVersion || call.host) {
     record.tlsDetails = {

@@ -40,6 +40,15 @@ export interface ServiceBinding {
   operations: OperationTable
 }
 
+/**
+ * Authenticates a call by other means than SigV4: the web console's session cookie with its CSRF
+ * header (see console/sessions.ts). Consulted only for requests without an Authorization header.
+ */
+export interface SessionAuthenticator {
+  /** Undefined when the request carries no session; throws a ServiceError for a bad one. */
+  authenticate(req: IncomingMessage): { principal: Principal; region?: string } | undefined
+}
+
 export interface ApiDeps {
   services: Record<string, ServiceBinding>
   identities: IdentityStore
@@ -48,6 +57,7 @@ export interface ApiDeps {
   clock: Clock
   logger: Logger
   defaultRegion: string
+  sessionAuth?: SessionAuthenticator
 }
 
 export interface ApiResponse {
@@ -110,31 +120,41 @@ export class ApiHandler {
           413,
         )
       }
-      const auth = parseAuthorization({
-        method: req.method ?? 'POST',
-        path: q >= 0 ? url.slice(0, q) : url,
-        query: q >= 0 ? url.slice(q + 1) : '',
-        headers: req.headers,
-        body,
-      })
-      claimedKey = auth.accessKeyId
-      region = auth.region || region
-      if (binding && auth.service !== binding.signingName) throw WrongService(binding.signingName)
-      const secret = this.deps.identities.secretFor(auth.accessKeyId)
-      if (!secret) throw UnrecognizedClient()
-      await verifySignature(
-        {
+      const session =
+        headerValue(req, 'authorization') === undefined
+          ? this.deps.sessionAuth?.authenticate(req)
+          : undefined
+      if (session) {
+        principal = session.principal
+        claimedKey = principal.accessKeyId
+        region = session.region ?? region
+      } else {
+        const auth = parseAuthorization({
           method: req.method ?? 'POST',
           path: q >= 0 ? url.slice(0, q) : url,
           query: q >= 0 ? url.slice(q + 1) : '',
           headers: req.headers,
           body,
-        },
-        auth,
-        secret,
-        now,
-      )
-      principal = this.deps.identities.principalFor(auth.accessKeyId)!
+        })
+        claimedKey = auth.accessKeyId
+        region = auth.region || region
+        if (binding && auth.service !== binding.signingName) throw WrongService(binding.signingName)
+        const secret = this.deps.identities.secretFor(auth.accessKeyId)
+        if (!secret) throw UnrecognizedClient()
+        await verifySignature(
+          {
+            method: req.method ?? 'POST',
+            path: q >= 0 ? url.slice(0, q) : url,
+            query: q >= 0 ? url.slice(q + 1) : '',
+            headers: req.headers,
+            body,
+          },
+          auth,
+          secret,
+          now,
+        )
+        principal = this.deps.identities.principalFor(auth.accessKeyId)!
+      }
       if (!binding || !target) {
         throw UnknownOperationException(
           `Unrecognized operation: ${String(targetHeader ?? '(no X-Amz-Target)')}`,

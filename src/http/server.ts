@@ -14,6 +14,19 @@ export interface HttpDeps {
   health: () => unknown
   /** The S3 REST protocol: every request that is not `POST /` (JSON API) or `/health`. */
   s3?: S3ApiHandler
+  /** The web console (`/console/`): unsigned browser requests, see console/http.ts. */
+  console?: {
+    handles(req: IncomingMessage): boolean
+    handle(req: IncomingMessage, res: ServerResponse): Promise<void>
+  }
+  /** REST-JSON endpoints of other services on this listener (cloudtrail-data's PutAuditEvents). */
+  rest?: {
+    matches(req: IncomingMessage): boolean
+    handle(
+      req: IncomingMessage,
+      body: Buffer | 'too-large',
+    ): Promise<{ status: number; headers: Record<string, string>; body: string }>
+  }[]
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
@@ -51,12 +64,23 @@ async function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse):
     res.end(JSON.stringify(deps.health()))
     return
   }
+  if (deps.console?.handles(req)) {
+    await deps.console.handle(req, res)
+    return
+  }
   if (req.method === 'POST' && path === '/') {
     const body = await readBody(req, MAX_BODY_BYTES)
     const out =
       body === 'too-large'
         ? await deps.api.handleTooLarge(req, MAX_BODY_BYTES)
         : await deps.api.handle(req, body)
+    res.writeHead(out.status, { ...out.headers, 'content-length': Buffer.byteLength(out.body) })
+    res.end(out.body)
+    return
+  }
+  const rest = deps.rest?.find((r) => r.matches(req))
+  if (rest) {
+    const out = await rest.handle(req, await readBody(req, MAX_BODY_BYTES))
     res.writeHead(out.status, { ...out.headers, 'content-length': Buffer.byteLength(out.body) })
     res.end(out.body)
     return

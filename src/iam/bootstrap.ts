@@ -10,10 +10,13 @@ import { newRoleId } from '../shared/ids.js'
 import { writeFileAtomic } from '../shared/json-file.js'
 import type { Logger } from '../telemetry/logger.js'
 import { IdentityStore } from './identities.js'
+import { generatePassword, hashPassword } from './password.js'
 import { checkPolicy } from './policy.js'
 
 export const ADMIN_USER = 'admin'
 export const PROFILE = 'opentrail'
+/** The administrator's first web console password, in the data directory (mode 0600). */
+export const CONSOLE_PASSWORD_FILE = 'console-password'
 
 export async function bootstrapIdentities(
   config: Config,
@@ -35,6 +38,18 @@ export async function bootstrapIdentities(
     logger.info(
       { accountId, user: ADMIN_USER, credentialsFile: file },
       'Created the administrator; its access key is in the credentials file.',
+    )
+  }
+  // The administrator's first console password (also for data directories made before the console).
+  const admin = store.getUser(accountId, ADMIN_USER)
+  if (admin && !admin.loginProfile) {
+    const password = generatePassword()
+    await store.setLoginProfile(accountId, ADMIN_USER, await hashPassword(password))
+    const file = join(dataDir, CONSOLE_PASSWORD_FILE)
+    await writeFileAtomic(file, `${password}\n`, 0o600)
+    logger.info(
+      { accountId, user: ADMIN_USER, passwordFile: file },
+      'The administrator can sign in to the web console with the password in this file.',
     )
   }
   for (const acct of config.accounts) {

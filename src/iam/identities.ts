@@ -24,6 +24,18 @@ export interface AccessKey {
   createDate: string
 }
 
+/** A console password (scrypt hash, see iam/password.ts). */
+export interface LoginProfile {
+  passwordHash: string
+  createDate: string
+}
+
+/** A virtual TOTP MFA device: its base32 secret. */
+export interface MfaDevice {
+  secret: string
+  enableDate: string
+}
+
 export interface User {
   userName: string
   userId: string
@@ -32,6 +44,8 @@ export interface User {
   policies: (string | PolicyDocument)[]
   accessKeys: AccessKey[]
   createDate: string
+  loginProfile?: LoginProfile
+  mfa?: MfaDevice
 }
 
 export interface Role {
@@ -41,8 +55,16 @@ export interface Role {
   policies: (string | PolicyDocument)[]
 }
 
+export interface Account {
+  accountId: string
+  alias?: string
+  /** The root user's console password; root cannot sign in without one. */
+  rootLoginProfile?: LoginProfile
+  rootMfa?: MfaDevice
+}
+
 export interface IamState {
-  accounts: { accountId: string; alias?: string }[]
+  accounts: Account[]
   users: User[]
   roles: Role[]
 }
@@ -55,6 +77,21 @@ export interface Principal {
   accountId: string
   accessKeyId: string
   userName?: string
+  /** Set for temporary session credentials (console sign-in). */
+  session?: { creationDate: string; mfaAuthenticated: boolean; fromConsole: boolean }
+}
+
+/**
+ * A temporary credential (ASIA...) of a console session, held in memory only: it acts as the
+ * user (or the account's root when `userName` is absent) until removed.
+ */
+export interface SessionKey {
+  accessKeyId: string
+  secretAccessKey: string
+  accountId: string
+  userName?: string
+  creationDate: string
+  mfaAuthenticated: boolean
 }
 
 /** The least time between two checks of iam.json for changes made by another process. */
@@ -65,6 +102,7 @@ const stampOf = (s: Stats): string => `${s.ino}:${s.size}:${s.mtimeMs}`
 
 export class IdentityStore {
   private byKey = new Map<string, { user: User; key: AccessKey }>()
+  private readonly sessions = new Map<string, SessionKey>()
   /** What iam.json looked like when last read or written by this process. */
   private stamp: string | undefined
   private lastCheck = Number.NEGATIVE_INFINITY
@@ -243,13 +281,120 @@ export class IdentityStore {
     await this.save()
   }
 
+  getAccount(accountId: string): Account | undefined {
+    return this.state.accounts.find((a) => a.accountId === accountId)
+  }
+
+  /** An account by its 12-digit ID or its alias (what the sign-in page asks for). */
+  findAccount(idOrAlias: string): Account | undefined {
+    return this.state.accounts.find((a) => a.accountId === idOrAlias || a.alias === idOrAlias)
+  }
+
+  /** Sets (or with `undefined` removes) the console password of a user, or of root (no user). */
+  async setLoginProfile(
+    accountId: string,
+    userName: string | undefined,
+    passwordHash: string | undefined,
+  ): Promise<void> {
+    this.reloadIfChanged()
+    const profile = passwordHash
+      ? { passwordHash, createDate: new Date().toISOString() }
+      : undefined
+    if (userName === undefined) {
+      const account = this.getAccount(accountId)
+      if (!account) throw new Error(`ERR_IAM_ACCOUNT: no account ${accountId}`)
+      account.rootLoginProfile = profile
+    } else {
+      const user = this.getUser(accountId, userName)
+      if (!user) throw new Error(`ERR_IAM_NO_USER: no user '${userName}' in account ${accountId}`)
+      user.loginProfile = profile
+    }
+    await this.save()
+  }
+
+  /** Sets (or with `undefined` removes) the TOTP MFA device of a user, or of root (no user). */
+  async setMfa(
+    accountId: string,
+    userName: string | undefined,
+    secret: string | undefined,
+  ): Promise<void> {
+    this.reloadIfChanged()
+    const device = secret ? { secret, enableDate: new Date().toISOString() } : undefined
+    if (userName === undefined) {
+      const account = this.getAccount(accountId)
+      if (!account) throw new Error(`ERR_IAM_ACCOUNT: no account ${accountId}`)
+      account.rootMfa = device
+    } else {
+      const user = this.getUser(accountId, userName)
+      if (!user) throw new Error(`ERR_IAM_NO_USER: no user '${userName}' in account ${accountId}`)
+      user.mfa = device
+    }
+    await this.save()
+  }
+
+  /** Re-reads iam.json if another process (the CLI) replaced it; for sign-in checks. */
+  refresh(): void {
+    this.reloadIfChanged()
+  }
+
+  /** Registers a console session's temporary credential. */
+  addSessionKey(key: SessionKey): void {
+    this.sessions.set(key.accessKeyId, key)
+  }
+
+  removeSessionKey(accessKeyId: string): void {
+    this.sessions.delete(accessKeyId)
+  }
+
+  /** A session key whose user still exists (a deleted user's sessions stop working). */
+  private sessionFor(accessKeyId: string): SessionKey | undefined {
+    const s = this.sessions.get(accessKeyId)
+    if (!s) return undefined
+    if (
+      s.userName === undefined
+        ? !this.getAccount(s.accountId)
+        : !this.getUser(s.accountId, s.userName)
+    )
+      return undefined
+    return s
+  }
+
   /** The secret for an active key, or undefined when the key is unknown or inactive. */
   secretFor(accessKeyId: string): string | undefined {
+    const session = this.sessionFor(accessKeyId)
+    if (session) return session.secretAccessKey
     const found = this.find(accessKeyId)
     return found && found.key.status === 'Active' ? found.key.secretAccessKey : undefined
   }
 
   principalFor(accessKeyId: string): Principal | undefined {
+    const session = this.sessionFor(accessKeyId)
+    if (session) {
+      const context = {
+        creationDate: session.creationDate,
+        mfaAuthenticated: session.mfaAuthenticated,
+        fromConsole: true,
+      }
+      if (session.userName === undefined)
+        return {
+          type: 'Root',
+          principalId: session.accountId,
+          arn: `arn:aws:iam::${session.accountId}:root`,
+          accountId: session.accountId,
+          accessKeyId,
+          session: context,
+        }
+      const user = this.getUser(session.accountId, session.userName)!
+      return {
+        type: 'IAMUser',
+        principalId: user.userId,
+        arn: `arn:aws:iam::${user.accountId}:user/${user.userName}`,
+        accountId: user.accountId,
+        accessKeyId,
+        userName: user.userName,
+        session: context,
+      }
+    }
     const found = this.find(accessKeyId)
     if (!found) return undefined
     const { user } = found
@@ -264,9 +409,14 @@ export class IdentityStore {
   }
 
   policiesFor(accessKeyId: string): PolicyDocument[] {
-    const found = this.find(accessKeyId)
-    if (!found) return []
-    return found.user.policies
+    const session = this.sessionFor(accessKeyId)
+    // The root user may do anything in its account.
+    if (session && session.userName === undefined) return [MANAGED_POLICIES['AdministratorAccess']!]
+    const user = session
+      ? this.getUser(session.accountId, session.userName!)
+      : this.find(accessKeyId)?.user
+    if (!user) return []
+    return user.policies
       .map((p) => (typeof p === 'string' ? MANAGED_POLICIES[p]! : p))
       .filter(Boolean)
   }
