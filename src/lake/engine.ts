@@ -55,7 +55,16 @@ export const LAKE_COLUMNS = `
   insightDetails VARCHAR,
   eventCategory VARCHAR,
   tlsDetails STRUCT(tlsVersion VARCHAR, cipherSuite VARCHAR, clientProvidedHostHeader VARCHAR),
-  sessionCredentialFromConsole VARCHAR
+  sessionCredentialFromConsole VARCHAR,
+  eventData STRUCT(
+    version VARCHAR,
+    userIdentity STRUCT(type VARCHAR, principalId VARCHAR, details MAP(VARCHAR, VARCHAR)),
+    userAgent VARCHAR, eventSource VARCHAR, eventName VARCHAR, eventTime VARCHAR, UID VARCHAR,
+    requestParameters MAP(VARCHAR, VARCHAR), responseElements MAP(VARCHAR, VARCHAR),
+    errorCode VARCHAR, errorMessage VARCHAR, sourceIPAddress VARCHAR, recipientAccountId VARCHAR,
+    additionalEventData MAP(VARCHAR, VARCHAR)
+  ),
+  metadata STRUCT(ingestionTime TIMESTAMP, channelARN VARCHAR)
 `
 const ROW_TYPE = `STRUCT(${LAKE_COLUMNS.replace(/\s+/g, ' ')})[]`
 
@@ -158,6 +167,66 @@ export function lakeRow(r: CloudTrailRecord): Obj {
         }
       : null,
     sessionCredentialFromConsole: s(x['sessionCredentialFromConsole']),
+    eventData: null,
+    metadata: null,
+  }
+}
+
+/** Every column null (the JSON-to-STRUCT cast needs every key). */
+const EMPTY_ROW = lakeRow({} as CloudTrailRecord)
+
+/**
+ * An application's audit event (PutAuditEvents, `eventCategory` ActivityAuditLog) as a Lake row: the
+ * caller's `eventData` kept under `eventData`, CloudTrail's own fields at the top level.
+ */
+export function auditRow(a: {
+  eventID: string
+  eventData: Obj
+  region: string
+  accountId: string
+  channelArn: string
+  ingestionTime: Date
+}): Obj {
+  const d = a.eventData
+  const ui = obj(d['userIdentity']) ?? {}
+  const eventTime = s(d['eventTime'])
+  return {
+    ...EMPTY_ROW,
+    userIdentity: null,
+    eventVersion: '1.0',
+    eventTime,
+    eventCategory: 'ActivityAuditLog',
+    eventType: 'ActivityLog',
+    eventID: a.eventID,
+    awsRegion: a.region,
+    recipientAccountId: a.accountId,
+    eventSource: s(d['eventSource']),
+    eventName: s(d['eventName']),
+    userAgent: s(d['userAgent']),
+    sourceIPAddress: s(d['sourceIPAddress']),
+    errorCode: s(d['errorCode']),
+    errorMessage: s(d['errorMessage']),
+    eventData: {
+      version: s(d['version']),
+      userIdentity: {
+        type: s(ui['type']),
+        principalId: s(ui['principalId']),
+        details: toMap(ui['details']),
+      },
+      userAgent: s(d['userAgent']),
+      eventSource: s(d['eventSource']),
+      eventName: s(d['eventName']),
+      eventTime,
+      UID: s(d['UID']),
+      requestParameters: toMap(d['requestParameters']),
+      responseElements: toMap(d['responseElements']),
+      errorCode: s(d['errorCode']),
+      errorMessage: s(d['errorMessage']),
+      sourceIPAddress: s(d['sourceIPAddress']),
+      recipientAccountId: s(d['recipientAccountId']),
+      additionalEventData: toMap(d['additionalEventData']),
+    },
+    metadata: { ingestionTime: a.ingestionTime.toISOString(), channelARN: a.channelArn },
   }
 }
 
@@ -187,7 +256,13 @@ export class LakeEngine {
     private readonly writer: DuckDBConnection,
     private readonly ddl: DuckDBConnection,
     private readonly idle: DuckDBConnection[],
+    private readonly appender: DuckDBConnection,
   ) {}
+
+  /** Rows waiting for the next group commit of `append`, by store. */
+  private pending = new Map<string, Obj[]>()
+  private pendingWaiters: { ok: () => void; fail: (e: unknown) => void }[] = []
+  private flushing: Promise<void> | undefined
 
   private readonly waiting: ((c: DuckDBConnection) => void)[] = []
 
@@ -209,7 +284,7 @@ export class LakeEngine {
     const writer = await instance.connect()
     const idle: DuckDBConnection[] = []
     for (let i = 0; i < (opts.queryConnections ?? 4); i++) idle.push(await instance.connect())
-    return new LakeEngine(instance, writer, ddl, idle)
+    return new LakeEngine(instance, writer, ddl, idle, await instance.connect())
   }
 
   async ensureTable(storeId: string): Promise<void> {
@@ -218,6 +293,53 @@ export class LakeEngine {
 
   async dropTable(storeId: string): Promise<void> {
     await this.ddl.run(`DROP TABLE IF EXISTS ${tableOf(storeId)}`)
+  }
+
+  /**
+   * Appends rows to stores directly (PutAuditEvents): concurrent calls are group-committed in one
+   * transaction; the promise resolves once their rows are committed.
+   */
+  append(rows: { storeId: string; row: Obj }[]): Promise<void> {
+    for (const { storeId, row } of rows) {
+      let list = this.pending.get(storeId)
+      if (!list) this.pending.set(storeId, (list = []))
+      list.push(row)
+    }
+    return new Promise((ok, fail) => {
+      this.pendingWaiters.push({ ok, fail })
+      if (!this.flushing) this.flushing = this.flushLoop()
+    })
+  }
+
+  private async flushLoop(): Promise<void> {
+    while (this.pendingWaiters.length > 0) {
+      const batch = this.pending
+      const waiters = this.pendingWaiters
+      this.pending = new Map()
+      this.pendingWaiters = []
+      try {
+        for (const id of batch.keys()) await this.ensureTable(id)
+        await this.appender.run('BEGIN TRANSACTION')
+        try {
+          for (const [id, list] of batch) await this.insertRows(this.appender, id, list)
+          await this.appender.run('COMMIT')
+        } catch (err) {
+          await this.appender.run('ROLLBACK').catch(() => undefined)
+          throw err
+        }
+        for (const w of waiters) w.ok()
+      } catch (err) {
+        for (const w of waiters) w.fail(err)
+      }
+    }
+    this.flushing = undefined
+  }
+
+  private async insertRows(conn: DuckDBConnection, storeId: string, rows: Obj[]): Promise<void> {
+    await conn.run(
+      `INSERT INTO ${tableOf(storeId)} BY NAME SELECT r.* FROM (SELECT unnest(CAST($1::JSON AS ${ROW_TYPE})) AS r)`,
+      [JSON.stringify(rows)],
+    )
   }
 
   /** Deletes a store's events older than `cutoff`. */
@@ -255,12 +377,7 @@ export class LakeEngine {
         for (const id of byStore.keys()) await this.ensureTable(id)
         await this.writer.run('BEGIN TRANSACTION')
         try {
-          for (const [id, rows] of byStore) {
-            await this.writer.run(
-              `INSERT INTO ${tableOf(id)} BY NAME SELECT r.* FROM (SELECT unnest(CAST($1::JSON AS ${ROW_TYPE})) AS r)`,
-              [JSON.stringify(rows)],
-            )
-          }
+          for (const [id, rows] of byStore) await this.insertRows(this.writer, id, rows)
           await this.writer.run(`UPDATE lake_checkpoint SET next = $1 WHERE id = 1`, [upTo])
           await this.writer.run('COMMIT')
         } catch (err) {
@@ -347,8 +464,10 @@ export class LakeEngine {
     else this.idle.push(c)
   }
 
-  close(): void {
+  async close(): Promise<void> {
+    await this.flushing
     this.writer.closeSync()
+    this.appender.closeSync()
     this.ddl.closeSync()
     for (const c of this.idle) c.closeSync()
     this.instance.closeSync()
