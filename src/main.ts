@@ -8,6 +8,9 @@ import type { AddressInfo } from 'node:net'
 import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { Config } from './config/schema.js'
+import { ConsoleHandler } from './console/http.js'
+import { SessionStore } from './console/sessions.js'
+import { SignInService } from './console/signin.js'
 import { withDeliveryStatus } from './delivery/handlers.js'
 import { TrailDelivery } from './delivery/trail-delivery.js'
 import { publicKeyOperations } from './digest/handlers.js'
@@ -121,6 +124,28 @@ export async function startServer(
     new URL('./protocol/models/cloudtrail-2013-11-01.json', import.meta.url),
   )
 
+  // The web console: sign-in, sessions, static files, bridges to the APIs (see console/http.ts).
+  const sessions = new SessionStore(identities, clock)
+  let selfUrl = ''
+  const consoleHandler = new ConsoleHandler({
+    sessions,
+    signIn: new SignInService({
+      identities,
+      sessions,
+      record: async (event) => {
+        await pipeline.ingest([event])
+      },
+      clock,
+      region: config.region,
+    }),
+    identities,
+    clock,
+    logger,
+    region: config.region,
+    s3: { handle: (req, res) => s3.handle(req, res) },
+    selfUrl: () => selfUrl,
+  })
+
   const api = new ApiHandler({
     services: {
       cloudtrail: {
@@ -151,6 +176,7 @@ export async function startServer(
     clock,
     logger,
     defaultRegion: config.region,
+    sessionAuth: consoleHandler,
   })
 
   await pipeline.start()
@@ -197,6 +223,7 @@ export async function startServer(
         { matches: AuditEventsEndpoint.matches },
       ),
     ],
+    console: consoleHandler,
     health: () => ({ status: 'ok', sinks: pipeline.status() }),
   })
   await new Promise<void>((ok, fail) => {
@@ -205,6 +232,7 @@ export async function startServer(
   })
   const port = (server.address() as AddressInfo).port
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`
+  selfUrl = url
   await imports.announce(url)
   logger.info({ url, dataDir }, 'OpenTrail is listening.')
   return {

@@ -14,6 +14,11 @@ export interface HttpDeps {
   health: () => unknown
   /** The S3 REST protocol: every request that is not `POST /` (JSON API) or `/health`. */
   s3?: S3ApiHandler
+  /** The web console (`/console/`): unsigned browser requests, see console/http.ts. */
+  console?: {
+    handles(req: IncomingMessage): boolean
+    handle(req: IncomingMessage, res: ServerResponse): Promise<void>
+  }
   /** REST-JSON endpoints of other services on this listener (cloudtrail-data's PutAuditEvents). */
   rest?: {
     matches(req: IncomingMessage): boolean
@@ -57,6 +62,10 @@ async function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse):
   if (req.method === 'GET' && path === '/health') {
     res.writeHead(200, { 'content-type': 'application/json' })
     res.end(JSON.stringify(deps.health()))
+    return
+  }
+  if (deps.console?.handles(req)) {
+    await deps.console.handle(req, res)
     return
   }
   if (req.method === 'POST' && path === '/') {
