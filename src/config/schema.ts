@@ -63,6 +63,31 @@ export const configSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * Notifications (topics, event rules, alarms): SMTP for email subscriptions, the retry policy
+     * (exponential backoff, then dead letter), the HTTP timeout and the number of parallel sends.
+     */
+    notifications: z
+      .object({
+        smtp: z
+          .object({
+            host: z.string().min(1),
+            port: z.number().int().min(1).max(65535).default(587),
+            secure: z.boolean().default(false),
+            user: z.string().min(1).optional(),
+            pass: z.string().optional(),
+            from: z.string().min(3).default('opentrail@localhost'),
+          })
+          .strict()
+          .optional(),
+        maxAttempts: z.number().int().min(1).max(100).optional(),
+        baseDelayMs: z.number().int().min(1).optional(),
+        maxDelayMs: z.number().int().min(1).optional(),
+        timeoutMs: z.number().int().min(100).optional(),
+        concurrency: z.number().int().min(1).max(256).optional(),
+      })
+      .strict()
+      .optional(),
     accounts: z
       .array(
         z

@@ -38,6 +38,12 @@ export interface ServiceBinding {
   targetPrefixes: string[]
   model: ServiceModel
   operations: OperationTable
+  /** The AWS query protocol (form body, XML answers; SNS), chosen by the signing service name. */
+  query?: {
+    decode(body: string): { operation: string; input: Record<string, unknown> }
+    encode(operation: string, response: unknown, requestId: string): string
+    encodeError(code: string, message: string, status: number, requestId: string): string
+  }
 }
 
 /**
@@ -77,6 +83,13 @@ export class ApiHandler {
     )
   }
 
+  private queryTarget(
+    req: IncomingMessage,
+    body: Buffer,
+  ): { service: string; operation: string } | undefined {
+    return queryTargetOf(this.deps.services, req, body)
+  }
+
   /** A body over the limit is refused unread; the call is still recorded, as unauthenticated. */
   handleTooLarge(req: IncomingMessage, limit: number): Promise<ApiResponse> {
     return this.handle(req, Buffer.alloc(0), limit)
@@ -86,10 +99,10 @@ export class ApiHandler {
     const requestId = newRequestId()
     const now = this.deps.clock.now()
     const targetHeader = req.headers['x-amz-target']
-    const target = parseTarget(
-      typeof targetHeader === 'string' ? targetHeader : undefined,
-      this.prefixes,
-    )
+    const query = targetHeader === undefined ? this.queryTarget(req, body) : undefined
+    const target =
+      query ??
+      parseTarget(typeof targetHeader === 'string' ? targetHeader : undefined, this.prefixes)
     const binding = target ? this.deps.services[target.service] : undefined
     const url = req.url ?? '/'
     const q = url.indexOf('?')
@@ -171,8 +184,13 @@ export class ApiHandler {
       }
       let parsed: unknown
       try {
-        parsed = text.trim() === '' ? {} : JSON.parse(text)
+        parsed = query
+          ? binding.query!.decode(text).input
+          : text.trim() === ''
+            ? {}
+            : JSON.parse(text)
       } catch (e) {
+        if (e instanceof ServiceError) throw e
         throw SerializationException(`Malformed JSON in request body: ${(e as Error).message}`)
       }
       rawParams = parsed
@@ -215,6 +233,11 @@ export class ApiHandler {
     } else {
       out = serializeOutput(response ?? {})
     }
+    if (query && binding?.query) {
+      out = error
+        ? binding.query.encodeError(code!, message!, status, requestId)
+        : binding.query.encode(operationName, response, requestId)
+    }
     const event = buildApiEvent({
       time: now,
       eventSource: binding?.eventSource ?? 'cloudtrail.amazonaws.com',
@@ -246,8 +269,29 @@ export class ApiHandler {
       'x-amzn-requestid': requestId,
     }
     if (code) headers['x-amzn-errortype'] = code
+    if (query) headers['content-type'] = 'text/xml'
     return { status, headers, body: out }
   }
+}
+
+/** Query-protocol calls are recognised by their form body; the signing service picks the binding. */
+function queryTargetOf(
+  services: Record<string, ServiceBinding>,
+  req: IncomingMessage,
+  body: Buffer,
+): { service: string; operation: string } | undefined {
+  if (!/^application\/x-www-form-urlencoded/i.test(headerValue(req, 'content-type') ?? '')) {
+    return undefined
+  }
+  const scope = /Credential=[^/,\s]+\/\d{8}\/[^/]+\/([^/]+)\//.exec(
+    headerValue(req, 'authorization') ?? '',
+  )
+  const entry = Object.entries(services).find(
+    ([, b]) => b.query && (!scope || b.signingName === scope[1]),
+  )
+  if (!entry) return undefined
+  const operation = new URLSearchParams(body.toString('utf8')).get('Action') ?? 'UnknownOperation'
+  return { service: entry[0], operation }
 }
 
 function safe<T>(fn: () => T): T | undefined {
