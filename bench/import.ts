@@ -12,6 +12,7 @@
  * is printed apart. A second import of the same files measures the all-duplicates path.
  *
  *   npx tsx bench/import.ts [--events 1000000] [--per-file 2000] [--concurrency 4]
+ *   OPENTRAIL_IMPORT_WORKERS=0 npx tsx bench/import.ts   # parse on the main thread, for comparison
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
@@ -20,6 +21,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { gunzipSync, gzipSync } from 'node:zlib'
 import { loadConfig } from '../src/config/load.js'
+import { defaultParseWorkers } from '../src/import/parse-pool.js'
 import { startServer } from '../src/main.js'
 import { createLogger } from '../src/telemetry/logger.js'
 import { datasetsDir } from './generator.js'
@@ -150,6 +152,7 @@ async function main(): Promise<void> {
     ],
     ['re-import added', int(s2.eventsImported)],
     ['concurrency (files at once)', CONCURRENCY],
+    ['parse worker threads', defaultParseWorkers()],
     ['peak RSS', mib(peakRss())],
   ])
   console.log(

@@ -6,7 +6,7 @@ import { RecordScanner, ScanError, type ScanOutput } from './scanner.js'
 function scanAll(text: string, cuts: number[] = [], max = 1 << 20): ScanOutput {
   const s = new RecordScanner(max)
   const bytes = Buffer.from(text)
-  const all: ScanOutput = { records: [], oversize: [], nonObjects: 0 }
+  const all: ScanOutput = { records: [], oversize: [], nonObjects: 0, skipped: [] }
   let prev = 0
   for (const c of [...cuts.filter((x) => x > 0 && x < bytes.length).sort((a, b) => a - b)]) {
     add(all, s.push(bytes.subarray(prev, c)))
@@ -21,6 +21,8 @@ function add(a: ScanOutput, b: ScanOutput): void {
   a.records.push(...b.records)
   a.oversize.push(...b.oversize)
   a.nonObjects += b.nonObjects
+  for (const k of b.skipped)
+    a.skipped.push({ ...k, at: a.records.length - b.records.length + k.at })
 }
 
 const rec = (i: number) => ({
@@ -87,6 +89,14 @@ describe('RecordScanner', () => {
     assert.equal(out.nonObjects, 4)
     assert.equal(out.oversize.length, 1)
     assert.equal(out.oversize[0], JSON.stringify(big).length)
+    // In element order, whatever the chunking: 1, 'two', [...] before rec(1); big, null after it.
+    assert.deepEqual(out.skipped, [
+      { at: 0 },
+      { at: 0 },
+      { at: 0 },
+      { at: 1, bytes: JSON.stringify(big).length },
+      { at: 1 },
+    ])
   })
 
   it('refuses truncated and non-JSON input', () => {

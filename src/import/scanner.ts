@@ -25,6 +25,11 @@ export interface ScanOutput {
   oversize: number[]
   /** Elements of a record array that are not objects (strings, numbers, arrays). */
   nonObjects: number
+  /**
+   * Every skipped element (oversize record or non-object) in element order: `at` is the number of
+   * `records` before it, `bytes` an oversize record's size (absent for a non-object).
+   */
+  skipped: { at: number; bytes?: number }[]
 }
 
 const enum Mode {
@@ -85,7 +90,7 @@ export class RecordScanner {
 
   /** Scans `chunk` (UTF-8 bytes, split anywhere) and returns what completed in it. */
   push(chunk: Buffer): ScanOutput {
-    const out: ScanOutput = { records: [], oversize: [], nonObjects: 0 }
+    const out: ScanOutput = { records: [], oversize: [], nonObjects: 0, skipped: [] }
     let buf = this.buf.length > 0 ? Buffer.concat([this.buf, chunk]) : chunk
     if (!this.started) {
       const bom = [0xef, 0xbb, 0xbf]
@@ -194,6 +199,7 @@ export class RecordScanner {
               this.recDepth = depth
             } else if (this.elementDepth < 0) {
               out.nonObjects++
+              out.skipped.push({ at: out.records.length })
               this.seen++
               this.elementDepth = depth
             }
@@ -215,7 +221,10 @@ export class RecordScanner {
         pos++
         if (depth === this.recDepth && (this.recStart >= 0 || this.skipping)) {
           if (this.recStart >= 0) out.records.push(buf.toString('utf8', this.recStart, pos))
-          else out.oversize.push(this.skipBase + pos)
+          else {
+            out.oversize.push(this.skipBase + pos)
+            out.skipped.push({ at: out.records.length, bytes: this.skipBase + pos })
+          }
           this.seen++
           this.recStart = -1
           this.skipping = false
@@ -249,6 +258,7 @@ export class RecordScanner {
         if (this.recStart < 0 && !this.skipping && !this.inScalar) {
           if (this.isElementLevel(depth) && this.elementDepth < 0) {
             out.nonObjects++
+            out.skipped.push({ at: out.records.length })
             this.seen++
           }
           this.inScalar = true
@@ -270,6 +280,7 @@ export class RecordScanner {
   private element(depth: number, out: ScanOutput): void {
     if (this.isElementLevel(depth) && this.elementDepth < 0) {
       out.nonObjects++
+      out.skipped.push({ at: out.records.length })
       this.seen++
     }
   }

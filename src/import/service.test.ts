@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
 import { gunzipSync, gzipSync } from 'node:zlib'
 import type { CloudTrailRecord } from '../events/record.js'
+import type { ImportBatch } from './target.js'
 import { systemClock } from '../shared/clock.js'
 import { createLogger } from '../telemetry/logger.js'
 import { ImportService } from './service.js'
@@ -23,10 +24,11 @@ class MemoryTarget implements ImportTarget {
     return this.retention
   }
   async ready() {}
-  async write(records: CloudTrailRecord[]): Promise<WriteResult> {
+  async write(batch: ImportBatch): Promise<WriteResult> {
     await this.gate
     this.writes++
     let written = 0
+    const records = Array.from({ length: batch.length }, (_, i) => batch.record(i))
     for (const r of records) {
       if (this.events.has(r.eventID)) continue
       this.events.set(r.eventID, r)

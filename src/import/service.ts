@@ -2,10 +2,10 @@
  * @module import/service
  * The importer: a reusable service that runs import jobs inside the process that owns the
  * destination (the server, or the CLI in-process). A job lists its source, reads a few files at a
- * time, and for each file: streams it (gunzip, record splitting, per-record JSON.parse), validates
- * and filters every record, and only when the whole file has been read without error (gzip CRC and
- * JSON structure included) writes its records to the ImportTarget in batches, then records the
- * file in the job's manifest. A file over the staging limit is read twice instead (a checking pass,
+ * time, and for each file: streams it (gunzip), has a parse worker (parse-pool.ts) split, parse,
+ * validate and filter its records and key them for dedupe, and only when the whole file has been
+ * read without error (gzip CRC and JSON structure included) writes its records to the
+ * ImportTarget in batches, then records the file in the job's manifest. A file over the staging limit is read twice instead (a checking pass,
  * then a writing pass), so memory stays bounded for any file size.
  *
  * Bad records are counted and sampled; bad files are reported and skipped; a stopped or interrupted
@@ -15,12 +15,18 @@ import { randomUUID } from 'node:crypto'
 import { mkdir, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
-import { accountOf, type CloudTrailRecord } from '../events/record.js'
 import type { Clock } from '../shared/clock.js'
 import type { Logger } from '../telemetry/logger.js'
 import { addEntry, JobStore, type FileEntry } from './manifest.js'
 import { decompressed, FileFormatError, sha256, type ReadCounters } from './reader.js'
-import { RecordScanner, ScanError, type ScanOutput } from './scanner.js'
+import {
+  RetentionRefused,
+  type ParseCounts,
+  type ParsedChunk,
+  type ParserOptions,
+} from './file-parser.js'
+import { ParsePool } from './parse-pool.js'
+import { ScanError } from './scanner.js'
 import {
   deliveryTimeOf,
   openSource,
@@ -28,22 +34,19 @@ import {
   type ImportSource,
   type SourceFile,
 } from './sources.js'
-import type { ImportTarget } from './target.js'
+import { TextBatch, type ImportTarget } from './target.js'
 import {
   emptyStatistics,
   type ImportFailure,
   type ImportInfo,
   type ImportRequest,
   type ImportStatistics,
-  type OlderThanRetention,
   type StoredRequest,
 } from './types.js'
-import { MAX_RECORD_BYTES, parseRecord, tooLarge, type Reject } from './validate.js'
 
 const DAY_MS = 86_400_000
 /** Files delivered this long after --end-time are not read (CloudTrail delivers within minutes). */
 export const END_TIME_SLACK_MS = DAY_MS
-const SAMPLES_PER_FILE = 20
 
 export class ImportError extends Error {
   constructor(
@@ -70,6 +73,8 @@ export interface ImportServiceOptions {
   stageBytes?: number
   /** Records per target write (default 5000). */
   batchSize?: number
+  /** Worker threads that parse files (default: CPUs - 1, 1 to 4; 0: parse on this thread). */
+  parseWorkers?: number
 }
 
 interface Live {
@@ -83,10 +88,9 @@ interface RunContext {
   start: number
   end: number
   cutoff: number
-  accounts?: Set<string>
-  regions?: Set<string>
   digests?: Map<string, string>
   signal: AbortSignal
+  parser: ParserOptions
 }
 
 class Job {
@@ -111,10 +115,12 @@ export class ImportService {
   private readonly stageBytes: number
   private readonly batchSize: number
   private closing = false
+  private readonly pool: ParsePool
 
   private constructor(private readonly o: ImportServiceOptions) {
     this.stageBytes = o.stageBytes ?? 8 * 1024 * 1024
     this.batchSize = o.batchSize ?? 5000
+    this.pool = new ParsePool(o.parseWorkers)
   }
 
   /** Loads the jobs in `dir`; jobs that were running when the process ended become STOPPED. */
@@ -262,6 +268,7 @@ export class ImportService {
     const running = [...this.jobs.values()].filter((j) => j.running !== undefined)
     for (const j of running) j.controller?.abort()
     await Promise.all(running.map((j) => j.running!))
+    await this.pool.close()
   }
 
   private snapshot(job: Job): ImportInfo {
@@ -303,15 +310,24 @@ export class ImportService {
         endpointUrl: req.s3EndpointUrl,
         region: req.s3Region,
       })
+      const start = req.startTime ? Date.parse(req.startTime) : -Infinity
+      const end = req.endTime ? Date.parse(req.endTime) : Infinity
+      const cutoff = retention === undefined ? -Infinity : now - retention * DAY_MS
       const ctx: RunContext = {
         source,
         req,
-        start: req.startTime ? Date.parse(req.startTime) : -Infinity,
-        end: req.endTime ? Date.parse(req.endTime) : Infinity,
-        cutoff: retention === undefined ? -Infinity : now - retention * DAY_MS,
-        ...(req.accounts?.length ? { accounts: new Set(req.accounts) } : {}),
-        ...(req.regions?.length ? { regions: new Set(req.regions) } : {}),
+        start,
+        end,
+        cutoff,
         signal,
+        parser: {
+          start,
+          end,
+          cutoff,
+          mode: req.olderThanRetention,
+          ...(req.accounts?.length ? { accounts: req.accounts } : {}),
+          ...(req.regions?.length ? { regions: req.regions } : {}),
+        },
       }
       await this.setStatus(job, 'IN_PROGRESS')
       await this.runFiles(job, ctx)
@@ -531,34 +547,31 @@ export class ImportService {
         )
     }
 
-    // Pass 1: read everything, validate, stage records (unless the file is too large to stage).
-    const state = new FileState(entry, ctx, this, file)
+    // Pass 1: read everything and stage the records; nothing is written unless the whole file
+    // (gzip CRC, JSON structure) checks out. Over the staging limit, only the check goes on.
+    const staged = new Staging()
     let large = false
     const hash = expected ? sha256() : undefined
+    let counts: ParseCounts
     try {
-      await this.readFile(
+      counts = await this.readFile(
         ctx,
         file,
         live,
         hash,
         (out) => {
           if (large) return
-          state.consume(out)
-          if (state.stagedBytes > this.stageBytes) {
+          staged.add(out)
+          if (staged.chars > this.stageBytes) {
             large = true
-            state.reset()
+            staged.clear()
           }
         },
-        state,
+        () => large,
       )
     } catch (err) {
-      if (
-        err instanceof ScanError ||
-        err instanceof FileFormatError ||
-        err instanceof SourceError
-      ) {
-        return failed(errorType(err), err.message)
-      }
+      if (isFileError(err)) return failed(errorType(err), err.message)
+      if (err instanceof RetentionRefused) throw this.retentionError(file.key, ctx)
       throw err
     }
     if (hash && hash.digest('hex') !== expected) {
@@ -568,24 +581,32 @@ export class ImportService {
       )
     }
     if (!large) {
-      if (!state.scanner!.sawContainer && state.valid === 0 && state.candidates === 0) {
-        return failed('NotCloudTrail', notCloudTrailMessage(state))
-      }
-      await state.flush(true)
+      if (!counts.sawContainer && counts.candidates === 0)
+        return failed('NotCloudTrail', notCloudTrailMessage(counts))
+      setCounts(entry, counts)
+      await this.writeStaged(staged, entry, true)
       return entry
     }
 
     // Pass 2 (large files only): the structure checked out; read again and write as we go.
     live.raw = 0
     try {
-      await this.readFile(ctx, file, live, undefined, (out) => state.consume(out), state)
-      await state.flush(true)
+      counts = await this.readFile(
+        ctx,
+        file,
+        live,
+        undefined,
+        (out) => staged.add(out),
+        () => false,
+        async () => {
+          if (staged.length >= this.batchSize) await this.writeStaged(staged, entry, false)
+        },
+      )
+      setCounts(entry, counts)
+      await this.writeStaged(staged, entry, true)
     } catch (err) {
-      if (
-        err instanceof ScanError ||
-        err instanceof FileFormatError ||
-        err instanceof SourceError
-      ) {
+      if (err instanceof RetentionRefused) throw this.retentionError(file.key, ctx)
+      if (isFileError(err)) {
         return failed(
           errorType(err),
           `${err.message} (on the second read of a large file; ${entry.ev} events were imported ` +
@@ -597,168 +618,126 @@ export class ImportService {
     return entry
   }
 
+  /** Writes staged batches, all at once: the event log commits them in one group. */
+  private async writeStaged(staged: Staging, entry: FileEntry, all: boolean): Promise<void> {
+    const writes: Promise<void>[] = []
+    while (staged.length >= this.batchSize || (all && staged.length > 0)) {
+      writes.push(
+        this.o.target.write(staged.take(this.batchSize)).then((r) => {
+          entry.ev += r.written
+          entry.dup += r.duplicates
+        }),
+      )
+    }
+    const results = await Promise.allSettled(writes)
+    const failed = results.find((r) => r.status === 'rejected')
+    if (failed) throw failed.reason
+  }
+
   private async readFile(
     ctx: RunContext,
     file: SourceFile,
     live: Live,
     hash: ReturnType<typeof sha256> | undefined,
-    onChunk: (out: ScanOutput) => void,
-    state: FileState,
-  ): Promise<void> {
-    const scanner = new RecordScanner(MAX_RECORD_BYTES)
-    state.start(scanner)
-    let stream
+    onChunk: (out: ParsedChunk) => void,
+    scanOnly: () => boolean,
+    afterChunk?: () => Promise<void>,
+  ): Promise<ParseCounts> {
+    const parser = this.pool.open(ctx.parser)
     try {
-      stream = await ctx.source.open(file)
-    } catch (err) {
-      throw new FileFormatError('ReadError', `Opening failed: ${(err as Error).message}`)
+      let stream
+      try {
+        stream = await ctx.source.open(file)
+      } catch (err) {
+        throw new FileFormatError('ReadError', `Opening failed: ${(err as Error).message}`)
+      }
+      const counters: ReadCounters = { rawBytes: 0, bytes: 0, gzip: false }
+      for await (const chunk of decompressed(stream, counters, {
+        ...(hash ? { hash } : {}),
+        onRaw: (n) => (live.raw += n),
+      })) {
+        if (ctx.signal.aborted) throw new Aborted('stopped')
+        onChunk(await parser.push(chunk, scanOnly()))
+        await afterChunk?.()
+      }
+      return await parser.end()
+    } finally {
+      parser.close()
     }
-    const counters: ReadCounters = { rawBytes: 0, bytes: 0, gzip: false }
-    for await (const chunk of decompressed(stream, counters, {
-      ...(hash ? { hash } : {}),
-      onRaw: (n) => (live.raw += n),
-    })) {
-      if (ctx.signal.aborted) throw new Aborted('stopped')
-      onChunk(scanner.push(chunk))
-      if (state.pending()) await state.flush(false)
-    }
-    scanner.end()
-  }
-
-  /** @internal */
-  async write(records: CloudTrailRecord[], times: number[]) {
-    return this.o.target.write(records, times)
-  }
-
-  /** @internal */
-  get batch(): number {
-    return this.batchSize
-  }
-
-  /** @internal */
-  refuse(where: string, ctx: RunContext): ImportError {
-    return this.retentionError(where, ctx)
   }
 }
 
-/** Per-file reading state: staged records and their counts. */
-class FileState {
-  scanner: RecordScanner | undefined
-  staged: CloudTrailRecord[] = []
-  times: number[] = []
-  stagedBytes = 0
-  valid = 0
-  candidates = 0
-  index = 0
-  firstReject: Reject | undefined
-  private writing = false
+/** Parsed chunks waiting to be written, taken out in batches. */
+class Staging {
+  private chunks: ParsedChunk[] = []
+  private offset = 0
+  length = 0
+  chars = 0
 
-  constructor(
-    readonly entry: FileEntry,
-    readonly ctx: RunContext,
-    readonly svc: ImportService,
-    readonly file: SourceFile,
-  ) {}
-
-  start(scanner: RecordScanner): void {
-    this.scanner = scanner
-    this.index = 0
+  add(c: ParsedChunk): void {
+    if (c.texts.length === 0) return
+    this.chunks.push(c)
+    this.length += c.texts.length
+    for (const t of c.texts) this.chars += t.length
   }
 
-  /** Forgets pass-1 results (a large file is counted on its second pass). */
-  reset(): void {
-    const e = this.entry
-    this.staged = []
-    this.times = []
-    this.stagedBytes = 0
-    e.ev = e.dup = e.flt = e.rej = e.old = 0
-    e.rr = {}
-    e.samples = []
-    this.writing = true
+  clear(): void {
+    this.chunks = []
+    this.offset = 0
+    this.length = 0
+    this.chars = 0
   }
 
-  pending(): boolean {
-    return this.writing && this.staged.length >= this.svc.batch
-  }
-
-  consume(out: ScanOutput): void {
-    const ctx = this.ctx
-    const e = this.entry
-    for (const text of out.records) {
-      const i = this.index++
-      const p = parseRecord(text)
-      if ('reason' in p) {
-        this.reject(p, i)
-        continue
+  take(max: number): TextBatch {
+    const n = Math.min(max, this.length)
+    const texts = new Array<string>(n)
+    const times = new Float64Array(n)
+    const keys = new Uint32Array(n * 4)
+    let k = 0
+    while (k < n) {
+      const c = this.chunks[0]!
+      const m = Math.min(n - k, c.texts.length - this.offset)
+      for (let j = 0; j < m; j++) {
+        const t = c.texts[this.offset + j]!
+        texts[k + j] = t
+        this.chars -= t.length
       }
-      this.candidates++
-      const t = p.timeMs
-      const r = p.record
-      if (t < ctx.start || t > ctx.end) {
-        e.flt++
-        continue
+      times.set(c.timesMs.subarray(this.offset, this.offset + m), k)
+      keys.set(c.keys.subarray(this.offset * 4, (this.offset + m) * 4), k * 4)
+      k += m
+      this.offset += m
+      if (this.offset === c.texts.length) {
+        this.chunks.shift()
+        this.offset = 0
       }
-      if (ctx.accounts && !ctx.accounts.has(accountOf(r))) {
-        e.flt++
-        continue
-      }
-      if (ctx.regions && !ctx.regions.has(r.awsRegion)) {
-        e.flt++
-        continue
-      }
-      if (t < ctx.cutoff) {
-        const mode: OlderThanRetention = ctx.req.olderThanRetention
-        if (mode === 'refuse') throw this.svc.refuse(this.file.key, ctx)
-        e.old++
-        if (mode === 'skip') continue
-      }
-      this.valid++
-      this.staged.push(r)
-      this.times.push(t)
-      this.stagedBytes += text.length
     }
-    for (const bytes of out.oversize) this.reject(tooLarge(bytes), this.index++)
-    for (let k = 0; k < out.nonObjects; k++)
-      this.reject(
-        { reason: 'NotAnObject', message: 'The element is not a JSON object.' },
-        this.index++,
-      )
+    this.length -= n
+    return new TextBatch(texts, times, keys)
   }
+}
 
-  private reject(r: Reject, i: number): void {
-    const e = this.entry
-    e.rej++
-    const rr = (e.rr ??= {})
-    rr[r.reason] = (rr[r.reason] ?? 0) + 1
-    this.firstReject ??= r
-    const samples = (e.samples ??= [])
-    if (samples.length < SAMPLES_PER_FILE) {
-      samples.push({ i, type: r.reason, msg: r.message, ...(r.eventID ? { id: r.eventID } : {}) })
-    }
+function setCounts(entry: FileEntry, c: ParseCounts): void {
+  entry.flt = c.filtered
+  entry.rej = c.rejected
+  entry.old = c.older
+  if (c.rejected > 0) {
+    entry.rr = c.byReason
+    entry.samples = c.samples
   }
+}
 
-  /** Writes staged records in batches (all of them when `all`). */
-  async flush(all: boolean): Promise<void> {
-    const size = this.svc.batch
-    while (this.staged.length >= size || (all && this.staged.length > 0)) {
-      const recs = this.staged.splice(0, size)
-      const times = this.times.splice(0, size)
-      const r = await this.svc.write(recs, times)
-      this.entry.ev += r.written
-      this.entry.dup += r.duplicates
-    }
-    this.stagedBytes = 0
-  }
+function isFileError(err: unknown): err is ScanError | FileFormatError | SourceError {
+  return err instanceof ScanError || err instanceof FileFormatError || err instanceof SourceError
 }
 
 function errorType(err: ScanError | FileFormatError | SourceError): string {
   return err instanceof SourceError ? 'ReadError' : err.code
 }
 
-function notCloudTrailMessage(state: FileState): string {
-  const first = state.firstReject
+function notCloudTrailMessage(c: ParseCounts): string {
+  const first = c.firstReject
   if (!first) return 'The file holds no CloudTrail records (no Records array and no event objects).'
-  return `The file holds no CloudTrail records: ${state.entry.rej} record(s) rejected, the first: ${first.reason}: ${first.message}`
+  return `The file holds no CloudTrail records: ${c.rejected} record(s) rejected, the first: ${first.reason}: ${first.message}`
 }
 
 function newEntry(f: SourceFile, clock: Clock): FileEntry {

@@ -7,7 +7,35 @@
  */
 import type { CloudTrailRecord } from '../events/record.js'
 import type { Pipeline } from '../pipeline/pipeline.js'
-import { keyBatch, type DedupeIndex } from './dedupe.js'
+import { hourOf, type DedupeIndex } from './dedupe.js'
+
+/**
+ * A batch of validated events: their dedupe keys (4 words each, import/keys.ts) and eventTimes up
+ * front, the records themselves on demand, so a destination parses only the new ones.
+ */
+export interface ImportBatch {
+  readonly length: number
+  readonly keys: Uint32Array
+  readonly timesMs: ArrayLike<number>
+  record(i: number): CloudTrailRecord
+}
+
+/** An ImportBatch over records' JSON texts (parsed on demand). */
+export class TextBatch implements ImportBatch {
+  constructor(
+    readonly texts: string[],
+    readonly timesMs: Float64Array,
+    readonly keys: Uint32Array,
+  ) {}
+
+  get length(): number {
+    return this.texts.length
+  }
+
+  record(i: number): CloudTrailRecord {
+    return JSON.parse(this.texts[i]!) as CloudTrailRecord
+  }
+}
 
 export interface WriteResult {
   written: number
@@ -21,11 +49,8 @@ export interface ImportTarget {
   retentionDays(): number | undefined
   /** Resolves once deduplication reflects every event already durable in the destination. */
   ready(): Promise<void>
-  /**
-   * Writes the records whose eventID is new, durably; `timesMs[i]` is record i's eventTime. Two
-   * concurrent calls never both write one event.
-   */
-  write(records: CloudTrailRecord[], timesMs: number[]): Promise<WriteResult>
+  /** Writes the events whose key is new, durably. Two concurrent calls never both write one. */
+  write(batch: ImportBatch): Promise<WriteResult>
 }
 
 export class PipelineTarget implements ImportTarget {
@@ -46,19 +71,23 @@ export class PipelineTarget implements ImportTarget {
     await this.index.waitPersisted(head)
   }
 
-  async write(records: CloudTrailRecord[], timesMs: number[]): Promise<WriteResult> {
-    if (records.length === 0) return { written: 0, duplicates: 0 }
-    const batch = keyBatch(
-      records.map((r) => r.eventID),
-      timesMs,
-    )
-    const lease = await this.index.acquire(batch.hours)
-    const fresh = lease.claim(batch)
+  async write(batch: ImportBatch): Promise<WriteResult> {
+    const n = batch.length
+    if (n === 0) return { written: 0, duplicates: 0 }
+    const hours = new Array<number>(n)
+    for (let i = 0; i < n; i++) hours[i] = hourOf(batch.timesMs[i]!)
+    const lease = await this.index.acquire(hours)
+    const fresh = lease.claim({ keys: batch.keys, hours })
     const out: CloudTrailRecord[] = []
-    for (let i = 0; i < records.length; i++) if (fresh[i]) out.push(records[i]!)
+    try {
+      for (let i = 0; i < n; i++) if (fresh[i]) out.push(batch.record(i))
+    } catch (err) {
+      lease.abort()
+      throw err
+    }
     if (out.length === 0) {
       lease.commit(0)
-      return { written: 0, duplicates: records.length }
+      return { written: 0, duplicates: n }
     }
     try {
       const first = await this.pipeline.ingest(out)
@@ -67,6 +96,6 @@ export class PipelineTarget implements ImportTarget {
       lease.abort()
       throw err
     }
-    return { written: out.length, duplicates: records.length - out.length }
+    return { written: out.length, duplicates: n - out.length }
   }
 }
