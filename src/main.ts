@@ -33,6 +33,8 @@ import type { ImportService } from './import/service.js'
 import { openImports } from './import/wiring.js'
 import { openNotifications } from './notify/wiring.js'
 import type { NotifyService } from './notify/service.js'
+import { openNotifications } from './notify/wiring.js'
+import type { NotifyService } from './notify/service.js'
 import { LocalObjectStore } from './objectstore/local-store.js'
 import { MasterKeyStore } from './objectstore/master-keys.js'
 import type { ObjectStore } from './objectstore/port.js'
@@ -40,6 +42,9 @@ import { S3ObjectStore } from './objectstore/s3-store.js'
 import { FileEventLog } from './pipeline/file-log.js'
 import { Pipeline } from './pipeline/pipeline.js'
 import { loadModel } from './protocol/model.js'
+import { eventsBinding } from './rules/handlers.js'
+import { RulesService } from './rules/service.js'
+import { RulesSink } from './rules/sink.js'
 import { S3ApiHandler } from './s3api/handler.js'
 import { systemClock, type Clock } from './shared/clock.js'
 import { DuckDbHistoryStore } from './storage/duckdb/history-store.js'
@@ -53,6 +58,11 @@ export interface RunningServer {
   port: number
   dataDir: string
   pipeline: Pipeline
+  /** Topics, subscriptions and the notification outbox (SNS API). */
+  notify: NotifyService
+  /** Event rules (EventBridge API) and the sink that evaluates them. */
+  rules: RulesService
+  rulesSink: RulesSink
   /** Where trails deliver log and digest files. */
   objectStore: ObjectStore
   delivery: TrailDelivery
@@ -113,6 +123,25 @@ export async function startServer(
     retentionDays: config.retentionDays,
   })
   pipeline.addSink(imports.sink)
+  // Notifications (SNS API, durable outbox, dispatcher) and event rules (EventBridge API, sink).
+  const notifications = await openNotifications({
+    dataDir,
+    settings: config.notifications,
+    clock,
+    logger,
+  })
+  const rules = await RulesService.open({
+    dir: join(dataDir, 'rules'),
+    clock,
+    operatorAccountId: () => identities.defaultAccountId,
+  })
+  const rulesSink = new RulesSink({
+    rules,
+    notify: notifications.service,
+    outbox: notifications.outbox,
+    head: () => log.next(),
+  })
+  pipeline.addSink(rulesSink)
   // CloudTrail Lake: its own locked-down DuckDB database (see docs/lake.md).
   const lake = await LakeService.open({
     file: join(dataDir, 'lake-stores.json'),
@@ -196,6 +225,8 @@ export async function startServer(
         },
       },
       imports: imports.binding(() => identities.defaultAccountId),
+      sns: notifications.binding,
+      events: eventsBinding(rules, notifications.service),
     },
     identities,
     authorizer,
@@ -210,6 +241,7 @@ export async function startServer(
 
   await pipeline.start()
   delivery.start()
+  notifications.start()
   const retention = setInterval(
     () => {
       const cutoff = new Date(clock.now().getTime() - config.retentionDays * 86_400_000)
@@ -272,6 +304,9 @@ export async function startServer(
     port,
     dataDir,
     pipeline,
+    notify: notifications.service,
+    rules,
+    rulesSink,
     objectStore,
     delivery,
     imports: imports.service,
@@ -281,6 +316,7 @@ export async function startServer(
       server.closeAllConnections()
       await imports.close()
       await pipeline.stop()
+      await notifications.close()
       await lake.engine.close()
       s3Store?.destroy()
     },
