@@ -33,8 +33,6 @@ import type { ImportService } from './import/service.js'
 import { openImports } from './import/wiring.js'
 import { openNotifications } from './notify/wiring.js'
 import type { NotifyService } from './notify/service.js'
-import { openNotifications } from './notify/wiring.js'
-import type { NotifyService } from './notify/service.js'
 import { LocalObjectStore } from './objectstore/local-store.js'
 import { MasterKeyStore } from './objectstore/master-keys.js'
 import type { ObjectStore } from './objectstore/port.js'
@@ -49,9 +47,6 @@ import { S3ApiHandler } from './s3api/handler.js'
 import { systemClock, type Clock } from './shared/clock.js'
 import { DuckDbHistoryStore } from './storage/duckdb/history-store.js'
 import { createLogger, type Logger } from './telemetry/logger.js'
-import { eventsBinding } from './rules/handlers.js'
-import { RulesService } from './rules/service.js'
-import { RulesSink } from './rules/sink.js'
 
 export interface RunningServer {
   url: string
@@ -67,11 +62,6 @@ export interface RunningServer {
   objectStore: ObjectStore
   delivery: TrailDelivery
   /** Imports of CloudTrail log files into the pipeline. */
-  /** Topics, subscriptions and the notification outbox (SNS API). */
-  notify: NotifyService
-  /** Event rules (EventBridge API) and the sink that evaluates them. */
-  rules: RulesService
-  rulesSink: RulesSink
   imports: ImportService
   close(): Promise<void>
 }
@@ -150,25 +140,6 @@ export async function startServer(
   })
   pipeline.addSink(lake.engine.sink(() => lake.routed()))
   const channels = await ChannelService.open({
-  // Notifications (SNS API, durable outbox, dispatcher) and event rules (EventBridge API, sink).
-  const notifications = await openNotifications({
-    dataDir,
-    settings: config.notifications,
-    clock,
-    logger,
-  })
-  const rules = await RulesService.open({
-    dir: join(dataDir, 'rules'),
-    clock,
-    operatorAccountId: () => identities.defaultAccountId,
-  })
-  const rulesSink = new RulesSink({
-    rules,
-    notify: notifications.service,
-    outbox: notifications.outbox,
-    head: () => log.next(),
-  })
-  pipeline.addSink(rulesSink)
     file: join(dataDir, 'lake-channels.json'),
     lake,
     clock,
@@ -246,8 +217,6 @@ export async function startServer(
     () => {
       const cutoff = new Date(clock.now().getTime() - config.retentionDays * 86_400_000)
       history
-      sns: notifications.binding,
-      events: eventsBinding(rules, notifications.service),
         .expire(cutoff)
         .catch((err: unknown) => logger.error({ err: String(err) }, 'Retention sweep failed.'))
       lake.sweep().catch((err: unknown) => logger.error({ err: String(err) }, 'Lake sweep failed.'))
@@ -263,7 +232,6 @@ export async function startServer(
       await pipeline.ingest([event])
     },
     clock,
-  notifications.start()
     logger,
     defaultRegion: config.region,
   })
@@ -322,7 +290,3 @@ export async function startServer(
     },
   }
 }
-    notify: notifications.service,
-    rules,
-    rulesSink,
-      await notifications.close()
