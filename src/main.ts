@@ -31,6 +31,8 @@ import { Authorizer } from './iam/authorizer.js'
 import { bootstrapIdentities } from './iam/bootstrap.js'
 import type { ImportService } from './import/service.js'
 import { openImports } from './import/wiring.js'
+import type { InsightsSink } from './insights/sink.js'
+import { openInsights } from './insights/wiring.js'
 import { openNotifications } from './notify/wiring.js'
 import type { NotifyService } from './notify/service.js'
 import { LocalObjectStore } from './objectstore/local-store.js'
@@ -63,6 +65,8 @@ export interface RunningServer {
   delivery: TrailDelivery
   /** Imports of CloudTrail log files into the pipeline. */
   imports: ImportService
+  /** Insights: the detector sink, its anomalies and settings (see docs/insights.md). */
+  insights: InsightsSink
   close(): Promise<void>
 }
 
@@ -113,6 +117,16 @@ export async function startServer(
     retentionDays: config.retentionDays,
   })
   pipeline.addSink(imports.sink)
+  const insights = await openInsights({
+    dataDir,
+    pipeline,
+    logHead: () => log.next(),
+    trails,
+    clock,
+    logger,
+    ...(config.insights ? { params: config.insights } : {}),
+  })
+  pipeline.addSink(insights.sink)
   // Notifications (SNS API, durable outbox, dispatcher) and event rules (EventBridge API, sink).
   const notifications = await openNotifications({
     dataDir,
@@ -196,6 +210,7 @@ export async function startServer(
         },
       },
       imports: imports.binding(() => identities.defaultAccountId),
+      insights: insights.binding(() => identities.defaultAccountId),
       sns: notifications.binding,
       events: eventsBinding(rules, notifications.service),
     },
@@ -212,6 +227,7 @@ export async function startServer(
 
   await pipeline.start()
   delivery.start()
+  insights.sink.start()
   notifications.start()
   const retention = setInterval(
     () => {
@@ -278,6 +294,7 @@ export async function startServer(
     objectStore,
     delivery,
     imports: imports.service,
+    insights: insights.sink,
     async close() {
       clearInterval(retention)
       await new Promise<void>((r) => server.close(() => r()))

@@ -32,6 +32,17 @@ export const configSchema = z
       .default('us-east-1'),
     retentionDays: z.number().int().min(1).max(3650).default(90),
     lookupRateLimit: z.number().min(0).default(0),
+    /** Insights detector defaults (docs/insights.md); the API can change them at run time. */
+    insights: z
+      .object({
+        score: z.number().gt(0).max(300).optional(),
+        endScore: z.number().gt(0).max(300).optional(),
+        minCount: z.number().int().min(1).optional(),
+        warmupMinutes: z.number().int().min(0).optional(),
+        snapshotSeconds: z.number().int().min(1).optional(),
+      })
+      .strict()
+      .optional(),
     /** Trail log files are written about this often (AWS: about every 5 minutes). */
     deliveryIntervalSeconds: z
       .number()

@@ -88,6 +88,17 @@ export function digestFileKey(
   )
 }
 
+/**
+ * `[prefix/]AWSLogs/<account>/CloudTrail-Insight/<region>/YYYY/MM/DD/<account>_CloudTrail-Insight_<region>_<YYYYMMDDTHHmmZ>_<unique>.json.gz`
+ */
+export function insightFileKey(scope: KeyScope, deliveredAt: Date, unique: string): string {
+  const a = scope.accountId
+  return (
+    `${base(scope)}/CloudTrail-Insight/${scope.region}/${dayFolder(deliveredAt)}/` +
+    `${a}_CloudTrail-Insight_${scope.region}_${logFileStamp(deliveredAt)}_${unique}.json.gz`
+  )
+}
+
 /** The folder (key prefix) holding a trail's digest files for one region. */
 export function digestFolder(scope: KeyScope): string {
   return `${base(scope)}/CloudTrail-Digest/${scope.region}`

@@ -29,6 +29,22 @@ export function logFileMatches(trail: Trail, record: CloudTrailRecord): boolean 
   return !isInsight(record) && trailMatches(trail, record)
 }
 
+/**
+ * Insights routing: an Insights event goes to the `CloudTrail-Insight` folder of each logging
+ * trail of its account that covers its region and selects its Insights type.
+ */
+export function insightTrails(trails: readonly Trail[], record: CloudTrailRecord): Trail[] {
+  if (!isInsight(record)) return []
+  const type = (record['insightDetails'] as { insightType?: string } | undefined)?.insightType
+  return trails.filter(
+    (t) =>
+      t.isLogging &&
+      t.accountId === record.recipientAccountId &&
+      (t.isMultiRegionTrail || t.homeRegion === record.awsRegion) &&
+      t.insightSelectors.some((s) => s.insightType === type),
+  )
+}
+
 /** The trails that receive `record`. */
 export function routeRecord(
   trails: readonly Trail[],

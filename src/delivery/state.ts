@@ -43,6 +43,8 @@ export interface StreamState {
   accountId: string
   homeRegion: string
   region: string
+  /** Insights events, delivered to the trail's `CloudTrail-Insight` folder (no digests). */
+  insight?: boolean
   destination: Destination
   /** The spool generation records are appended to now; earlier generations are sealed. */
   openGen: number

@@ -22,8 +22,8 @@ import type { Logger } from '../telemetry/logger.js'
 import { HASH_ALGORITHM, sha256Hex } from '../digest/digest-file.js'
 import { chainId, DigestWriter, ensureChain } from '../digest/digest-writer.js'
 import type { SigningKeyStore } from '../digest/keystore.js'
-import { logFileKey, uniquePart } from './keys.js'
-import { logFileMatches, routeRecord } from './route.js'
+import { insightFileKey, logFileKey, uniquePart } from './keys.js'
+import { insightTrails, logFileMatches, routeRecord } from './route.js'
 import { Spool } from './spool.js'
 import {
   DeliveryStateStore,
@@ -123,7 +123,11 @@ export class TrailDelivery implements Sink {
   // ---- Sink ----
 
   accepts(record: CloudTrailRecord): boolean {
-    return routeRecord(this.o.trails.all(), record, this.matches).length > 0
+    const trails = this.o.trails.all()
+    return (
+      routeRecord(trails, record, this.matches).length > 0 ||
+      insightTrails(trails, record).length > 0
+    )
   }
 
   async checkpoint(): Promise<number> {
@@ -145,8 +149,12 @@ export class TrailDelivery implements Sink {
       type Chunk = { at: number; lines: string[] }
       const chunks = new Map<string, Map<number, Chunk>>()
       for (const { seq, record, text } of entries) {
-        for (const t of routeRecord(trails, record, this.matches)) {
-          const st = ensureStream(s, t, trailKeyOf(t), record.awsRegion)
+        const routes = [
+          ...routeRecord(trails, record, this.matches).map((t) => ({ t, insight: false })),
+          ...insightTrails(trails, record).map((t) => ({ t, insight: true })),
+        ]
+        for (const { t, insight } of routes) {
+          const st = ensureStream(s, t, trailKeyOf(t), record.awsRegion, insight)
           const line = (text ?? JSON.stringify(record)) + '\n'
           const len = Buffer.byteLength(line)
           if (st.openCount > 0 && st.openBytes + len > this.maxFileBytes) seal(st, now)
@@ -166,7 +174,8 @@ export class TrailDelivery implements Sink {
       for (const [id, gens] of chunks) {
         const st = s.streams[id]!
         for (const [gen, c] of [...gens].sort((a, b) => a[0] - b[0])) {
-          await this.spool.append(st.trailKey, st.region, gen, c.at, Buffer.from(c.lines.join('')))
+          const data = Buffer.from(c.lines.join(''))
+          await this.spool.append(st.trailKey, spoolRegion(st), gen, c.at, data)
         }
       }
       s.checkpoint = upTo
@@ -296,7 +305,7 @@ export class TrailDelivery implements Sink {
   private async send(st: StreamState, batch: StreamState['pending'][number]): Promise<boolean> {
     let body: Buffer
     try {
-      const lines = await this.spool.readLines(st.trailKey, st.region, batch.gen, batch.bytes)
+      const lines = await this.spool.readLines(st.trailKey, spoolRegion(st), batch.gen, batch.bytes)
       body = Buffer.from(`{"Records":[${lines.join(',')}]}`, 'utf8')
     } catch (err) {
       this.o.logger.error({ stream: st.id, gen: batch.gen, err: String(err) }, 'Spool unreadable.')
@@ -347,15 +356,25 @@ export class TrailDelivery implements Sink {
         deliveredAt: at.toISOString(),
       })
     })
-    await this.spool.remove(st.trailKey, st.region, batch.gen)
+    await this.spool.remove(st.trailKey, spoolRegion(st), batch.gen)
     return true
   }
 }
 
-function ensureStream(s: DeliveryState, t: Trail, trailKey: string, region: string): StreamState {
-  const id = `${trailKey}/${region}`
+/** The spool folder of a stream: Insights streams use `<region>+insight`. */
+const spoolRegion = (st: StreamState) => (st.insight ? `${st.region}+insight` : st.region)
+
+function ensureStream(
+  s: DeliveryState,
+  t: Trail,
+  trailKey: string,
+  region: string,
+  insight = false,
+): StreamState {
+  const id = insight ? `${trailKey}/${region}+insight` : `${trailKey}/${region}`
   const st = (s.streams[id] ??= {
     id,
+    ...(insight ? { insight: true } : {}),
     trailKey,
     trailArn: `arn:aws:cloudtrail:${t.homeRegion}:${t.accountId}:trail/${t.name}`,
     trailName: t.name,
@@ -384,7 +403,7 @@ function seal(st: StreamState, now: Date): void {
     bytes: st.openBytes,
     count: st.openCount,
     bucket: d.bucket,
-    key: logFileKey(
+    key: (st.insight ? insightFileKey : logFileKey)(
       { prefix: d.prefix, accountId: st.accountId, region: st.region },
       now,
       uniquePart(`${st.id}/${st.openGen}/${st.openFirstSeq ?? ''}`),
@@ -410,6 +429,7 @@ function addToChain(
   now: Date,
   file: DeliveryState['chains'][string]['logFiles'][number],
 ): void {
+  if (st.insight) return // digest files cover log files, not Insights files
   const id = chainId(st.trailKey, st.region)
   let chain = s.chains[id]
   if (!chain && trail?.logFileValidationEnabled) {
