@@ -31,6 +31,8 @@ import { Authorizer } from './iam/authorizer.js'
 import { bootstrapIdentities } from './iam/bootstrap.js'
 import type { ImportService } from './import/service.js'
 import { openImports } from './import/wiring.js'
+import { RecordingGateway } from './gateway/gateway.js'
+import { gatewaySettings } from './gateway/settings.js'
 import type { InsightsSink } from './insights/sink.js'
 import { openInsights } from './insights/wiring.js'
 import { openNotifications } from './notify/wiring.js'
@@ -67,6 +69,8 @@ export interface RunningServer {
   imports: ImportService
   /** Insights: the detector sink, its anomalies and settings (see docs/insights.md). */
   insights: InsightsSink
+  /** Recording gateways (config `gateways`, `serve --gateway`), in config order. */
+  gateways: Pick<RecordingGateway, 'url' | 'settings' | 'status'>[]
   close(): Promise<void>
 }
 
@@ -281,6 +285,28 @@ export async function startServer(
   const port = (server.address() as AddressInfo).port
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`
   selfUrl = url
+  const gateways: RecordingGateway[] = []
+  try {
+    for (const entry of config.gateways)
+      gateways.push(
+        await RecordingGateway.start(gatewaySettings(entry), {
+          identities,
+          authorizer: new Authorizer(identities),
+          record: async (event) => {
+            await pipeline.ingest([event])
+          },
+          clock,
+          logger,
+          defaultRegion: config.region,
+        }),
+      )
+  } catch (err) {
+    await Promise.all(gateways.map((g) => g.close()))
+    server.close()
+    throw err
+  }
+  for (const g of gateways)
+    logger.info({ url: g.url, upstream: g.settings.upstream }, 'Recording gateway is listening.')
   await imports.announce(url)
   logger.info({ url, dataDir }, 'OpenTrail is listening.')
   return {
@@ -295,8 +321,10 @@ export async function startServer(
     delivery,
     imports: imports.service,
     insights: insights.sink,
+    gateways,
     async close() {
       clearInterval(retention)
+      await Promise.all(gateways.map((g) => g.close()))
       await new Promise<void>((r) => server.close(() => r()))
       server.closeAllConnections()
       await imports.close()

@@ -99,6 +99,36 @@ export const configSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * Recording gateways: each listens on its own address in front of an AWS-compatible endpoint
+     * and records the calls that pass (see src/gateway). Upstream credentials default to
+     * AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN.
+     */
+    gateways: z
+      .array(
+        z
+          .object({
+            listen: z
+              .string()
+              .regex(
+                /^(\[[^\]]+\]|[^:\s[\]]*):\d{1,5}$/,
+                'listen must be HOST:PORT such as 127.0.0.1:7320',
+              ),
+            upstream: z
+              .string()
+              .url('upstream must be a URL such as http://127.0.0.1:9000')
+              .regex(/^https?:\/\//i, 'upstream must be an http or https URL'),
+            region: z
+              .string()
+              .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'region must look like us-east-1')
+              .optional(),
+            accessKeyId: z.string().min(1).optional(),
+            secretAccessKey: z.string().min(1).optional(),
+            sessionToken: z.string().min(1).optional(),
+          })
+          .strict(),
+      )
+      .default([]),
     accounts: z
       .array(
         z

@@ -10,6 +10,7 @@ import type { IncomingMessage } from 'node:http'
 import type { TLSSocket } from 'node:tls'
 import type { CloudTrailRecord, EventResource } from '../events/record.js'
 import type { OpInfo } from './routing.js'
+import { parseAnyXml, S3_NS, xmlText, type XmlObject } from './xml.js'
 
 /** Query parameters that belong to query-string authentication, never logged. */
 export const AUTH_PARAMS =
@@ -123,4 +124,41 @@ export function tlsOf(
   const s = req.socket as TLSSocket
   if (!s.encrypted) return undefined
   return { tlsVersion: s.getProtocol?.() ?? undefined, cipherSuite: s.getCipher?.()?.standardName }
+}
+
+/** A request document as requestParameters log it: `{ <Root>: { ...content, xmlns } }`. */
+export function xmlDocumentParameters(root: string, content: XmlObject): Record<string, unknown> {
+  return { [root]: { ...content, xmlns: S3_NS } }
+}
+
+/**
+ * The requestParameters a request body adds: the policy of PutBucketPolicy (`bucketPolicy`, and
+ * `policy: ''` as AWS logs it), the XML document of other configuration calls.
+ */
+export function documentParameters(operation: string, body: Buffer): Record<string, unknown> {
+  const text = body.toString('utf8')
+  if (operation === 'PutBucketPolicy') {
+    try {
+      return { bucketPolicy: JSON.parse(text) as unknown, policy: '' }
+    } catch {
+      return { policy: '' }
+    }
+  }
+  const doc = parseAnyXml(text)
+  return doc ? xmlDocumentParameters(doc.root, doc.content) : {}
+}
+
+/** The keys a DeleteObjects document names. */
+export function deleteObjectsKeys(body: Buffer): string[] | undefined {
+  const doc = parseAnyXml(body.toString('utf8'))
+  if (!doc || doc.root !== 'Delete') return undefined
+  const objects = doc.content['Object']
+  if (!Array.isArray(objects)) return []
+  const keys: string[] = []
+  for (const o of objects) {
+    const k = o && typeof o === 'object' && !Array.isArray(o) ? xmlText(o['Key']) : undefined
+    if (k === undefined) return undefined
+    keys.push(k)
+  }
+  return keys
 }

@@ -41,6 +41,7 @@ import {
   type ChecksumAlgorithm,
   type PayloadSpec,
 } from './payload.js'
+import { xmlDocumentParameters } from './events.js'
 import { parseXml, xmlBool, xmlDocument, xmlText, type XmlObject, type XmlValue } from './xml.js'
 
 export interface OpContext {
@@ -132,7 +133,7 @@ async function readXmlBody(ctx: OpContext, root: string, optional = false): Prom
   const text = await readBody(ctx)
   if (optional && text.trim() === '') return {}
   const doc = parseXml(text, root)
-  ctx.requestParameters[root] = { ...doc, xmlns: 'http://s3.amazonaws.com/doc/2006-03-01/' }
+  Object.assign(ctx.requestParameters, xmlDocumentParameters(root, doc))
   return doc
 }
 

@@ -385,12 +385,15 @@ export function decodePayload(source: AsyncIterable<Buffer>, spec: PayloadSpec):
   }
 }
 
-/** Reads a small request body (configuration documents) whole, with the same checks. */
+/**
+ * Reads a small request body (configuration documents) whole, with the same checks; `checksums`
+ * are the verified flexible checksums (from headers or trailers).
+ */
 export async function readSmallBody(
   source: AsyncIterable<Buffer>,
   spec: PayloadSpec,
   limit: number,
-): Promise<{ body: Buffer; bytesIn: number }> {
+): Promise<{ body: Buffer; bytesIn: number; checksums: Record<string, string> }> {
   const p = decodePayload(source, spec)
   const parts: Buffer[] = []
   let n = 0
@@ -401,6 +404,6 @@ export async function readSmallBody(
     md5.update(c)
     parts.push(c)
   }
-  p.verify({ size: n, md5: md5.digest('hex') })
-  return { body: Buffer.concat(parts), bytesIn: p.bytesIn() }
+  const checksums = p.verify({ size: n, md5: md5.digest('hex') })
+  return { body: Buffer.concat(parts), bytesIn: p.bytesIn(), checksums }
 }

@@ -85,3 +85,13 @@ export function errorDocument(
     false,
   )
 }
+
+/** Parses any document leniently: its root element and content, or undefined if not well-formed. */
+export function parseAnyXml(text: string): { root: string; content: XmlObject } | undefined {
+  if (text.trim() === '' || XMLValidator.validate(text) !== true) return undefined
+  const doc = parser.parse(text) as Record<string, unknown>
+  const root = Object.keys(doc).find((k) => k !== '?xml')
+  if (root === undefined) return undefined
+  const content = doc[root]
+  return { root, content: content === '' ? {} : (content as XmlObject) }
+}

@@ -3,6 +3,7 @@ import type { Command } from 'commander'
 import { join } from 'node:path'
 import { ConfigError, loadConfig } from '../../config/load.js'
 import { configSchema, type Config } from '../../config/schema.js'
+import { gatewaySettings, GatewaySettingsError, parseGatewayFlag } from '../../gateway/settings.js'
 
 export function registerServe(program: Command): void {
   program
@@ -28,12 +29,22 @@ export function registerServe(program: Command): void {
       '--s3-endpoint <url>',
       'deliver trails to this S3-compatible endpoint instead of <data-dir>/buckets (config s3.endpoint)',
     )
+    .option(
+      '--gateway <HOST:PORT=UPSTREAM_URL>',
+      'run a recording gateway in front of an AWS-compatible endpoint (repeatable; upstream credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN; config gateways)',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .action(async (opts: ServeOptions) => {
       let config
       try {
-        config = withS3Endpoint(withDeliveryFlags(await loadConfig(opts), opts), opts)
+        config = withGateways(
+          withS3Endpoint(withDeliveryFlags(await loadConfig(opts), opts), opts),
+          opts,
+        )
+        // Fails early, before anything starts, when a gateway has no upstream credentials.
+        for (const g of config.gateways) gatewaySettings(g)
       } catch (err) {
-        if (err instanceof ConfigError) {
+        if (err instanceof ConfigError || err instanceof GatewaySettingsError) {
           process.stderr.write(`${err.message}\n`)
           process.exit(2)
         }
@@ -44,6 +55,9 @@ export function registerServe(program: Command): void {
       const server = await startServer(config)
       process.stdout.write(
         `OpenTrail listening on ${server.url}\n` +
+          server.gateways
+            .map((g) => `Recording gateway ${g.url} -> ${g.settings.upstream}\n`)
+            .join('') +
           `Credentials: ${join(server.dataDir, 'credentials')} (profile opentrail)\n` +
           `Try: AWS_SHARED_CREDENTIALS_FILE=${join(server.dataDir, 'credentials')} AWS_PROFILE=opentrail aws --endpoint-url ${server.url} cloudtrail describe-trails\n`,
       )
@@ -66,6 +80,24 @@ interface ServeOptions {
   deliveryInterval?: number
   digestInterval?: number
   s3Endpoint?: string
+  gateway?: string[]
+}
+
+/** `--gateway HOST:PORT=UPSTREAM_URL` (repeatable) added to the config file's `gateways`. */
+function withGateways(config: Config, opts: ServeOptions): Config {
+  if (!opts.gateway?.length) return config
+  let flags
+  try {
+    flags = opts.gateway.map(parseGatewayFlag)
+  } catch (err) {
+    throw new ConfigError(`Invalid options:\n  --gateway: ${(err as Error).message}`)
+  }
+  const parsed = configSchema.safeParse({ ...config, gateways: [...config.gateways, ...flags] })
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  --gateway: ${i.message}`)
+    throw new ConfigError(`Invalid options:\n${lines.join('\n')}`)
+  }
+  return parsed.data
 }
 
 /** `--s3-endpoint` over the config file's `s3` section, validated by the same schema. */
