@@ -1,6 +1,7 @@
 /** @module cli/main  The `opentrail` command. Each sub-command lives in `commands/<verb>.ts`. */
 import { Command } from 'commander'
 import { registerImport } from './commands/import.js'
+import { registerInsights } from './commands/insights.js'
 import { registerKey } from './commands/key.js'
 import { registerLookupEvents } from './commands/lookup-events.js'
 import { registerPassword } from './commands/password.js'
@@ -21,5 +22,6 @@ registerLookupEvents(program)
 registerTail(program)
 registerValidateLogs(program)
 registerImport(program)
+registerInsights(program)
 
 await program.parseAsync(process.argv)

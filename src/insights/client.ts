@@ -9,6 +9,12 @@ import { HttpRequest } from '@smithy/protocol-http'
 import { SignatureV4 } from '@smithy/signature-v4'
 import { INSIGHTS_TARGET_PREFIX } from './api.js'
 
+export interface Credentials {
+  accessKeyId: string
+  secretAccessKey: string
+  sessionToken?: string
+}
+
 export interface WireAttributionValue {
   Value: string
   Average: number
@@ -61,7 +67,7 @@ export class InsightsClient {
     private readonly o: {
       endpoint: string
       region: string
-      credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
+      credentials: Credentials | (() => Promise<Credentials>)
       /** Milliseconds to add to the local clock when signing (a server with another clock). */
       clockOffsetMs?: number
     },

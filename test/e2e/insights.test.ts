@@ -6,6 +6,8 @@
  * attributions) and delivered to the trail's CloudTrail-Insight folder.
  */
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -38,6 +40,7 @@ const LIMITED = {
   secretAccessKey: 'limited-secret-key-000001',
 }
 const BUCKET = 'insights-e2e-bucket'
+const BIN = fileURLToPath(new URL('../../bin/opentrail.js', import.meta.url))
 const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').slice(0, 13) + 'Z'
 
 describe('Insights: a burst of AccessDenied calls raises Start and End Insights events', () => {
@@ -281,6 +284,40 @@ describe('Insights: a burst of AccessDenied calls raises Start and End Insights 
       clockOffsetMs: offset(),
     })
     await assert.rejects(limited.list(), { name: 'AccessDeniedException' })
+  })
+
+  it('opentrail insights list and show print the anomalies and the series', async () => {
+    const cli = (args: string[]) =>
+      new Promise<string>((resolve, reject) => {
+        execFile(
+          process.execPath,
+          [BIN, 'insights', ...args, '--endpoint-url', server.url, '--data-dir', dataDir],
+          {
+            env: {
+              ...process.env,
+              AWS_PROFILE: 'opentrail',
+              AWS_SHARED_CREDENTIALS_FILE: join(dataDir, 'credentials'),
+            },
+          },
+          (err, stdout, stderr) =>
+            err ? reject(new Error(stderr || err.message)) : resolve(stdout),
+        )
+      })
+    const list = JSON.parse(await cli(['list', '-o', 'json'])) as {
+      AnomalyId: string
+      ErrorCode?: string
+    }[]
+    assert.equal(list.length, 2)
+    const id = list.find((a) => a.ErrorCode === 'AccessDenied')!.AnomalyId
+    const table = await cli(['list'])
+    assert.match(table, /CLOSED .*cloudtrail:CreateTrail/)
+    const shown = await cli(['show', id])
+    assert.match(
+      shown,
+      /ApiErrorRateInsight on cloudtrail\.amazonaws\.com CreateTrail \(AccessDenied\)/,
+    )
+    assert.match(shown, new RegExp(`arn:aws:iam::${ACCOUNT}:user/limited  insight`))
+    assert.match(shown, /MINUTE +COUNT +EXPECTED +BAND/)
   })
 
   it('delivers the Insights events to the trail CloudTrail-Insight folder', async () => {
