@@ -33,6 +33,7 @@ import type { ImportService } from './import/service.js'
 import { openImports } from './import/wiring.js'
 import { RecordingGateway } from './gateway/gateway.js'
 import { gatewaySettings } from './gateway/settings.js'
+import { openMonitoring, type MonitoringWiring } from './monitoring/wiring.js'
 import type { InsightsSink } from './insights/sink.js'
 import { openInsights } from './insights/wiring.js'
 import { openNotifications } from './notify/wiring.js'
@@ -67,6 +68,8 @@ export interface RunningServer {
   delivery: TrailDelivery
   /** Imports of CloudTrail log files into the pipeline. */
   imports: ImportService
+  /** CloudWatch Logs (trail log groups, metric filters), metrics and alarms. */
+  monitoring: MonitoringWiring
   /** Insights: the detector sink, its anomalies and settings (see docs/insights.md). */
   insights: InsightsSink
   /** Recording gateways (config `gateways`, `serve --gateway`), in config order. */
@@ -150,6 +153,9 @@ export async function startServer(
     head: () => log.next(),
   })
   pipeline.addSink(rulesSink)
+  // CloudWatch Logs (trail log groups, metric filters), metrics and alarms (see src/monitoring).
+  const monitoring = openMonitoring({ dataDir, trails: () => trails.all(), clock, logger })
+  pipeline.addSink(monitoring.sink)
   // CloudTrail Lake: its own locked-down DuckDB database (see docs/lake.md).
   const lake = await LakeService.open({
     file: join(dataDir, 'lake-stores.json'),
@@ -217,6 +223,8 @@ export async function startServer(
       insights: insights.binding(() => identities.defaultAccountId),
       sns: notifications.binding,
       events: eventsBinding(rules, notifications.service),
+      logs: monitoring.bindings.logs,
+      monitoring: monitoring.bindings.monitoring,
     },
     identities,
     authorizer,
@@ -233,6 +241,7 @@ export async function startServer(
   delivery.start()
   insights.sink.start()
   notifications.start()
+  monitoring.start()
   const retention = setInterval(
     () => {
       const cutoff = new Date(clock.now().getTime() - config.retentionDays * 86_400_000)
@@ -276,6 +285,10 @@ export async function startServer(
       ),
     ],
     console: consoleHandler,
+    metrics: monitoring.metricsEndpoint(
+      () => pipeline.status(),
+      config.metricsToken ?? process.env['OPENTRAIL_METRICS_TOKEN'],
+    ),
     health: () => ({ status: 'ok', sinks: pipeline.status() }),
   })
   await new Promise<void>((ok, fail) => {
@@ -320,6 +333,7 @@ export async function startServer(
     objectStore,
     delivery,
     imports: imports.service,
+    monitoring,
     insights: insights.sink,
     gateways,
     async close() {
@@ -329,6 +343,7 @@ export async function startServer(
       server.closeAllConnections()
       await imports.close()
       await pipeline.stop()
+      await monitoring.close()
       await notifications.close()
       await lake.engine.close()
       s3Store?.destroy()

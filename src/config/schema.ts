@@ -32,6 +32,8 @@ export const configSchema = z
       .default('us-east-1'),
     retentionDays: z.number().int().min(1).max(3650).default(90),
     lookupRateLimit: z.number().min(0).default(0),
+    /** Bearer token for GET /metrics (Prometheus); without one, only loopback clients are served. */
+    metricsToken: z.string().min(16, 'metricsToken must be at least 16 characters').optional(),
     /** Insights detector defaults (docs/insights.md); the API can change them at run time. */
     insights: z
       .object({

@@ -27,6 +27,12 @@ export interface HttpDeps {
       body: Buffer | 'too-large',
     ): Promise<{ status: number; headers: Record<string, string>; body: string }>
   }[]
+  /** `GET /metrics`: Prometheus text format; the handler decides who may read it. */
+  metrics?: (req: IncomingMessage) => {
+    status: number
+    headers: Record<string, string>
+    body: string
+  }
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
@@ -66,6 +72,12 @@ async function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse):
   }
   if (deps.console?.handles(req)) {
     await deps.console.handle(req, res)
+    return
+  }
+  if (req.method === 'GET' && path === '/metrics' && deps.metrics) {
+    const out = deps.metrics(req)
+    res.writeHead(out.status, { ...out.headers, 'content-length': Buffer.byteLength(out.body) })
+    res.end(out.body)
     return
   }
   if (req.method === 'POST' && path === '/') {
