@@ -18,7 +18,7 @@ import type { CloudTrailRecord } from '../events/record.js'
 import type { LogEntry } from '../pipeline/event-log.js'
 import type { Sink } from '../pipeline/sink.js'
 import type { Clock } from '../shared/clock.js'
-import { readJsonFile, writeJsonFileAtomic } from '../shared/json-file.js'
+import { readJsonFile, writeFileAtomic } from '../shared/json-file.js'
 import type { Logger } from '../telemetry/logger.js'
 import { Detector, insightTypesOf, type Transition } from './detector.js'
 import { insightRecord, isInsightRecord } from './event-builder.js'
@@ -173,7 +173,8 @@ export class InsightsSink implements Sink {
       detector: this.detector.toJSON(),
       outbox: [...this.outbox.values()],
     }
-    await writeJsonFileAtomic(join(this.o.dir, 'state.json'), snap, 0o600)
+    // Compact JSON: the snapshot holds every series and is written often.
+    await writeFileAtomic(join(this.o.dir, 'state.json'), JSON.stringify(snap), 0o600)
     this.persisted = snap.checkpoint
     this.lastSnapshotAt = Date.now()
   }
