@@ -127,6 +127,8 @@ export const configSchema = z
             accessKeyId: z.string().min(1).optional(),
             secretAccessKey: z.string().min(1).optional(),
             sessionToken: z.string().min(1).optional(),
+            /** Hold each response's end until its event is durable (default true). */
+            waitForRecord: z.boolean().optional(),
           })
           .strict(),
       )

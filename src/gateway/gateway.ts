@@ -78,6 +78,12 @@ export interface GatewaySettings {
   /** Region to sign upstream requests for; default: the region the caller signed for. */
   region?: string
   credentials: UpstreamCredentials
+  /**
+   * Hold back the end of each response until its event is durable in the pipeline (default), so
+   * a caller never has a complete answer whose call is not recorded; false records alongside
+   * and saves the caller the event log's fdatasync (see docs/decisions/0006-recording-gateway.md).
+   */
+  waitForRecord?: boolean
 }
 
 export interface GatewayDeps {
@@ -670,6 +676,8 @@ export class RecordingGateway {
     }
 
     const record = (o: Outcome) => this.recordOnce(x, o)
+    const waitForRecord = this.settings.waitForRecord !== false
+    const logger = this.deps.logger
     async function* relayed(): AsyncGenerator<Buffer> {
       let held: Buffer | undefined
       for await (const c of upRes as AsyncIterable<Buffer>) {
@@ -678,7 +686,11 @@ export class RecordingGateway {
         if (held) yield held
         held = c
       }
-      await record(outcome())
+      if (waitForRecord) await record(outcome())
+      else
+        record(outcome()).catch((e: unknown) =>
+          logger.error({ err: String(e) }, 'Recording a gateway call failed.'),
+        )
       if (held) yield held
     }
     try {

@@ -14,6 +14,7 @@ export interface GatewayEntry {
   accessKeyId?: string
   secretAccessKey?: string
   sessionToken?: string
+  waitForRecord?: boolean
 }
 
 export class GatewaySettingsError extends Error {}
@@ -45,6 +46,7 @@ export function gatewaySettings(
     listen: entry.listen,
     upstream: entry.upstream,
     ...(entry.region ? { region: entry.region } : {}),
+    ...(entry.waitForRecord !== undefined ? { waitForRecord: entry.waitForRecord } : {}),
     credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) },
   }
 }
