@@ -2,6 +2,9 @@
 import { Command } from 'commander'
 import { registerImport } from './commands/import.js'
 import { registerInsights } from './commands/insights.js'
+import { registerPacks } from './commands/packs.js'
+import { registerRules } from './commands/rules.js'
+import { registerTopics } from './commands/topics.js'
 import { registerKey } from './commands/key.js'
 import { registerLookupEvents } from './commands/lookup-events.js'
 import { registerPassword } from './commands/password.js'
@@ -23,5 +26,8 @@ registerTail(program)
 registerValidateLogs(program)
 registerImport(program)
 registerInsights(program)
+registerTopics(program)
+registerRules(program)
+registerPacks(program)
 
 await program.parseAsync(process.argv)

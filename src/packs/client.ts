@@ -1,0 +1,181 @@
+/**
+ * @module packs/client
+ * The public APIs a pack is provisioned through, as any AWS client would call them: SNS (topics),
+ * EventBridge (rules, targets), CloudWatch Logs (metric filters, JSON 1.1) and CloudWatch (alarms,
+ * JSON 1.0), and CloudTrail (DescribeTrails, to find a trail's log group). Used by the CLI
+ * (`opentrail packs ...`) and by bench/packs-replay.ts.
+ */
+import { CloudTrailClient, DescribeTrailsCommand } from '@aws-sdk/client-cloudtrail'
+import {
+  EventBridgeClient,
+  ListRulesCommand,
+  PutRuleCommand,
+  PutTargetsCommand,
+} from '@aws-sdk/client-eventbridge'
+import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns'
+import { Hash } from '@smithy/hash-node'
+import { HttpRequest } from '@smithy/protocol-http'
+import { SignatureV4 } from '@smithy/signature-v4'
+
+export interface Credentials {
+  accessKeyId: string
+  secretAccessKey: string
+  sessionToken?: string
+}
+
+export interface PackApi {
+  createTopic(name: string): Promise<string>
+  putRule(name: string, pattern: string, description: string): Promise<string>
+  putTargets(rule: string, targets: { Id: string; Arn: string }[]): Promise<void>
+  listRules(prefix: string): Promise<string[]>
+  putMetricFilter(input: Record<string, unknown>): Promise<void>
+  putMetricAlarm(input: Record<string, unknown>): Promise<void>
+  trails(): Promise<{ name: string; logGroupArn?: string }[]>
+}
+
+export class PackApiError extends Error {
+  /** Shaped like the SDK's errors, so callers report both alike. */
+  readonly $metadata: { httpStatusCode: number }
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status: number,
+  ) {
+    super(message)
+    this.name = code
+    this.$metadata = { httpStatusCode: status }
+  }
+}
+
+/** A signed AWS JSON call (1.0 or 1.1) for services without an SDK client here. */
+export async function jsonCall<T>(o: {
+  endpoint: string
+  region: string
+  credentials: () => Promise<Credentials>
+  service: string
+  target: string
+  version: '1.0' | '1.1'
+  input: Record<string, unknown>
+  userAgent?: string
+}): Promise<T> {
+  const url = new URL(o.endpoint)
+  const body = JSON.stringify(o.input)
+  const signer = new SignatureV4({
+    credentials: o.credentials,
+    region: o.region,
+    service: o.service,
+    sha256: Hash.bind(null, 'sha256'),
+    applyChecksum: false,
+  })
+  const signed = await signer.sign(
+    new HttpRequest({
+      method: 'POST',
+      protocol: url.protocol,
+      hostname: url.hostname,
+      ...(url.port ? { port: Number(url.port) } : {}),
+      path: '/',
+      headers: {
+        host: url.host,
+        'content-type': `application/x-amz-json-${o.version}`,
+        'x-amz-target': o.target,
+        ...(o.userAgent ? { 'user-agent': o.userAgent } : {}),
+      },
+      body,
+    }),
+  )
+  const headers: Record<string, string> = {}
+  for (const [k, v] of Object.entries(signed.headers)) if (k !== 'host') headers[k] = String(v)
+  const res = await fetch(new URL('/', url), { method: 'POST', headers, body })
+  const text = await res.text()
+  let json: Record<string, unknown> = {}
+  try {
+    json = text ? (JSON.parse(text) as Record<string, unknown>) : {}
+  } catch {
+    // reported below with the status
+  }
+  if (!res.ok) {
+    const str = (v: unknown) => (typeof v === 'string' ? v : undefined)
+    const type = str(json['__type']) ?? res.headers.get('x-amzn-errortype') ?? 'UnknownError'
+    throw new PackApiError(
+      type.slice(type.lastIndexOf('#') + 1),
+      str(json['message']) ?? str(json['Message']) ?? `HTTP ${res.status}`,
+      res.status,
+    )
+  }
+  return json as T
+}
+
+export function packApi(o: {
+  endpoint: string
+  region: string
+  credentials: () => Promise<Credentials>
+  userAgent?: string
+}): PackApi {
+  const common = {
+    endpoint: o.endpoint,
+    region: o.region,
+    credentials: o.credentials,
+    maxAttempts: 2,
+    ...(o.userAgent ? { customUserAgent: o.userAgent } : {}),
+  }
+  const sns = new SNSClient(common)
+  const events = new EventBridgeClient(common)
+  const cloudtrail = new CloudTrailClient(common)
+  const call = (
+    service: string,
+    target: string,
+    version: '1.0' | '1.1',
+    input: Record<string, unknown>,
+  ) => jsonCall({ ...o, service, target, version, input })
+  return {
+    async createTopic(name) {
+      const r = await sns.send(new CreateTopicCommand({ Name: name }))
+      return r.TopicArn!
+    },
+    async putRule(name, pattern, description) {
+      const r = await events.send(
+        new PutRuleCommand({
+          Name: name,
+          EventPattern: pattern,
+          Description: description,
+          State: 'ENABLED',
+        }),
+      )
+      return r.RuleArn!
+    },
+    async putTargets(rule, targets) {
+      const r = await events.send(new PutTargetsCommand({ Rule: rule, Targets: targets }))
+      if (r.FailedEntryCount) {
+        const f = r.FailedEntries?.[0]
+        throw new PackApiError(
+          f?.ErrorCode ?? 'PutTargetsFailed',
+          f?.ErrorMessage ?? 'PutTargets failed',
+          400,
+        )
+      }
+    },
+    async listRules(prefix) {
+      const names: string[] = []
+      let token: string | undefined
+      do {
+        const r = await events.send(new ListRulesCommand({ NamePrefix: prefix, NextToken: token }))
+        for (const x of r.Rules ?? []) if (x.Name) names.push(x.Name)
+        token = r.NextToken
+      } while (token)
+      return names
+    },
+    async putMetricFilter(input) {
+      await call('logs', 'Logs_20140328.PutMetricFilter', '1.1', input)
+    },
+    async putMetricAlarm(input) {
+      await call('monitoring', 'GraniteServiceVersion20100801.PutMetricAlarm', '1.0', input)
+    },
+    async trails() {
+      const r = await cloudtrail.send(new DescribeTrailsCommand({}))
+      return (r.trailList ?? []).map((t) => ({
+        name: t.Name ?? '',
+        ...(t.CloudWatchLogsLogGroupArn ? { logGroupArn: t.CloudWatchLogsLogGroupArn } : {}),
+      }))
+    },
+  }
+}
