@@ -20,6 +20,7 @@ import { LookupService } from './domains/lookup/service.js'
 import { channelOperations, lakeOperations } from './domains/lake/handlers.js'
 import { LakeService } from './domains/lake/service.js'
 import { LakeEngine } from './lake/engine.js'
+import { ParquetExporter } from './lake/export.js'
 import { AuditEventsEndpoint } from './domains/lake/audit-events.js'
 import { ChannelService } from './domains/lake/channels.js'
 import { trailOperations } from './domains/trails/handlers.js'
@@ -157,10 +158,20 @@ export async function startServer(
   const monitoring = openMonitoring({ dataDir, trails: () => trails.all(), clock, logger })
   pipeline.addSink(monitoring.sink)
   // CloudTrail Lake: its own locked-down DuckDB database (see docs/lake.md).
+  const lakeEngine = await LakeEngine.open(join(dataDir, 'lake.duckdb'), {
+    exportDir: join(dataDir, 'lake-export'),
+  })
   const lake = await LakeService.open({
     file: join(dataDir, 'lake-stores.json'),
-    engine: await LakeEngine.open(join(dataDir, 'lake.duckdb')),
+    engine: lakeEngine,
     clock,
+    // The open layout: each store's days as Parquet in the object store (docs/lake.md).
+    exporter: new ParquetExporter(
+      lakeEngine,
+      objectStore,
+      'opentrail-lake',
+      join(dataDir, 'lake-export.json'),
+    ),
   })
   pipeline.addSink(lake.engine.sink(() => lake.routed()))
   const channels = await ChannelService.open({

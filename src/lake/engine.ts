@@ -7,7 +7,9 @@
  * false), no extension auto-install/auto-load, configuration locked, bounded memory and threads. Rows
  * are inserted from a JSON parameter (no files), so the writer needs no external access either.
  */
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
+import { DuckDBInstance, listValue, type DuckDBConnection } from '@duckdb/node-api'
+import { mkdir, readFile, rm } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { CloudTrailRecord } from '../events/record.js'
 import type { LogEntry } from '../pipeline/event-log.js'
 import type { Sink } from '../pipeline/sink.js'
@@ -66,7 +68,7 @@ export const LAKE_COLUMNS = `
   ),
   metadata STRUCT(ingestionTime TIMESTAMP, channelARN VARCHAR)
 `
-const ROW_TYPE = `STRUCT(${LAKE_COLUMNS.replace(/\s+/g, ' ')})[]`
+const ROW_TYPE = `STRUCT(${LAKE_COLUMNS.replace(/\s+/g, ' ')})`
 
 type Obj = Record<string, unknown>
 const obj = (v: unknown): Obj | undefined =>
@@ -248,7 +250,11 @@ export interface LakeEngineOptions {
   threads?: number
   /** Concurrent query connections (queries beyond this wait, QUEUED). */
   queryConnections?: number
+  /** The one directory the engine may write: Parquet exports (lake/export.ts). */
+  exportDir?: string
 }
+
+const sqlString = (s: string): string => `'${s.replace(/'/g, "''")}'`
 
 export class LakeEngine {
   private constructor(
@@ -268,15 +274,23 @@ export class LakeEngine {
 
   static async open(path: string, opts: LakeEngineOptions = {}): Promise<LakeEngine> {
     const instance = await DuckDBInstance.create(path, {
-      enable_external_access: 'false',
       autoinstall_known_extensions: 'false',
       autoload_known_extensions: 'false',
       allow_community_extensions: 'false',
       memory_limit: opts.memoryLimit ?? '512MB',
       threads: String(opts.threads ?? 2),
-      lock_configuration: 'true',
     })
     const ddl = await instance.connect()
+    // The only directory the instance may touch besides its own database: where Parquet exports are
+    // written (queries cannot name files anyway: lake/sql.ts allows store tables only). Then file
+    // and network access off, and the configuration locked before any query connection exists.
+    if (opts.exportDir) {
+      await mkdir(opts.exportDir, { recursive: true })
+      const dir = opts.exportDir.endsWith('/') ? opts.exportDir : opts.exportDir + '/'
+      await ddl.run(`SET allowed_directories = [${sqlString(dir)}]`)
+    }
+    await ddl.run(`SET enable_external_access = false`)
+    await ddl.run(`SET lock_configuration = true`)
     await ddl.run(
       `CREATE TABLE IF NOT EXISTS lake_checkpoint (id INTEGER PRIMARY KEY, next BIGINT)`,
     )
@@ -284,7 +298,41 @@ export class LakeEngine {
     const writer = await instance.connect()
     const idle: DuckDBConnection[] = []
     for (let i = 0; i < (opts.queryConnections ?? 4); i++) idle.push(await instance.connect())
-    return new LakeEngine(instance, writer, ddl, idle, await instance.connect())
+    const engine = new LakeEngine(instance, writer, ddl, idle, await instance.connect())
+    engine.exportDir = opts.exportDir
+    return engine
+  }
+
+  private exportDir: string | undefined
+
+  /** Events per UTC day in a store (what an export compares with what it wrote last). */
+  async dayCounts(storeId: string): Promise<Map<string, number>> {
+    const r = await this.ddl.runAndReadAll(
+      `SELECT strftime(CAST(eventTime AS DATE), '%Y-%m-%d') AS d, count(*) FROM ${tableOf(storeId)}
+       WHERE eventTime IS NOT NULL GROUP BY d`,
+    )
+    return new Map(r.getRows().map(([d, n]) => [String(d), Number(n)]))
+  }
+
+  /**
+   * Writes one UTC day of a store as a zstd Parquet file in the export directory and returns its
+   * bytes (the file is removed). Columns and types are the Lake schema.
+   */
+  async exportDay(storeId: string, day: string): Promise<Buffer> {
+    if (!this.exportDir) throw new Error('The Lake engine was opened without an export directory.')
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new Error(`Not a day: ${day}`)
+    const file = join(this.exportDir, `${tableOf(storeId)}-${day}-${process.pid}.parquet`)
+    try {
+      await this.ddl.run(
+        `COPY (SELECT * FROM ${tableOf(storeId)}
+               WHERE eventTime >= DATE '${day}' AND eventTime < DATE '${day}' + INTERVAL 1 DAY
+               ORDER BY eventTime)
+         TO ${sqlString(file)} (FORMAT parquet, COMPRESSION zstd)`,
+      )
+      return await readFile(file)
+    } finally {
+      await rm(file, { force: true })
+    }
   }
 
   async ensureTable(storeId: string): Promise<void> {
@@ -336,9 +384,10 @@ export class LakeEngine {
   }
 
   private async insertRows(conn: DuckDBConnection, storeId: string, rows: Obj[]): Promise<void> {
+    // One JSON text per row, cast row by row: several times faster than casting one JSON array.
     await conn.run(
-      `INSERT INTO ${tableOf(storeId)} BY NAME SELECT r.* FROM (SELECT unnest(CAST($1::JSON AS ${ROW_TYPE})) AS r)`,
-      [JSON.stringify(rows)],
+      `INSERT INTO ${tableOf(storeId)} BY NAME SELECT r.* FROM (SELECT CAST(x::JSON AS ${ROW_TYPE}) AS r FROM (SELECT unnest($1::VARCHAR[]) AS x))`,
+      [listValue(rows.map((r) => JSON.stringify(r)))],
     )
   }
 

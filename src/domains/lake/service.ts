@@ -7,7 +7,8 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { CloudTrailRecord } from '../../events/record.js'
-import { LakeEngine, QueryTimeout, type QueryOutcome } from '../../lake/engine.js'
+import { LakeEngine, QueryTimeout, type QueryOutcome, type RoutedStore } from '../../lake/engine.js'
+import type { ParquetExporter } from '../../lake/export.js'
 import { tableOf } from '../../lake/sql.js'
 import type { Clock } from '../../shared/clock.js'
 import { ServiceError, awsError } from '../../shared/errors.js'
@@ -166,11 +167,15 @@ export class LakeService {
     private readonly queryTimeoutMs: number,
   ) {}
 
+  /** The Parquet copy in the object store (lake/export.ts), when configured. */
+  exporter: ParquetExporter | undefined
+
   static async open(opts: {
     file: string
     engine: LakeEngine
     clock: Clock
     queryTimeoutMs?: number
+    exporter?: ParquetExporter
   }): Promise<LakeService> {
     const stores = (await readJsonFile<EventDataStore[]>(opts.file)) ?? []
     const svc = new LakeService(
@@ -181,19 +186,27 @@ export class LakeService {
       opts.queryTimeoutMs ?? 60 * 60 * 1000,
     )
     for (const st of stores) await opts.engine.ensureTable(st.id)
+    svc.exporter = opts.exporter
     return svc
   }
 
   private async save(): Promise<void> {
+    this.routedCache = undefined
     await writeJsonFileAtomic(this.file, this.stores, 0o600)
   }
+
+  private routedCache: RoutedStore[] | undefined
 
   private now(): string {
     return this.clock.now().toISOString()
   }
 
   /** Stores that receive events (status ENABLED), for the pipeline sink. */
-  routed() {
+  routed(): RoutedStore[] {
+    return (this.routedCache ??= this.computeRouted())
+  }
+
+  private computeRouted(): RoutedStore[] {
     return this.stores
       .filter((st) => st.status === 'ENABLED')
       .map((st) => ({
@@ -391,6 +404,7 @@ export class LakeService {
         this.stores = this.stores.filter((x) => x !== st)
         await this.save()
         await this.engine.dropTable(st.id)
+        await this.exporter?.remove(st)
         continue
       }
       await this.engine.expire(st.id, new Date(now - st.retentionPeriod * DAY))
@@ -398,6 +412,13 @@ export class LakeService {
     for (const [id, q] of this.queries) {
       if (now - q.createdAt.getTime() >= RESULTS_KEPT_MS) this.queries.delete(id)
     }
+    await this.exportParquet()
+  }
+
+  /** Writes the changed days of every store to the object store as Parquet (if configured). */
+  async exportParquet(): Promise<{ written: number; deleted: number }> {
+    if (!this.exporter) return { written: 0, deleted: 0 }
+    return this.exporter.run(this.stores)
   }
 
   // ---- queries ----
