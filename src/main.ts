@@ -155,7 +155,13 @@ export async function startServer(
   })
   pipeline.addSink(rulesSink)
   // CloudWatch Logs (trail log groups, metric filters), metrics and alarms (see src/monitoring).
-  const monitoring = openMonitoring({ dataDir, trails: () => trails.all(), clock, logger })
+  const monitoring = openMonitoring({
+    dataDir,
+    trails: () => trails.all(),
+    clock,
+    logger,
+    notifier: notifications.service,
+  })
   pipeline.addSink(monitoring.sink)
   // CloudTrail Lake: its own locked-down DuckDB database (see docs/lake.md).
   const lakeEngine = await LakeEngine.open(join(dataDir, 'lake.duckdb'), {

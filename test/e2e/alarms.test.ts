@@ -1,0 +1,419 @@
+/**
+ * Metric filters → metrics → alarms end to end: a CIS-style metric filter on a trail's log group,
+ * an alarm on its metric (AWS CLI `aws cloudwatch`, JSON 1.0), the ALARM transition seconds after
+ * the API call, the Notifier, alarm history, GetMetricStatistics / ListMetrics, PutMetricData,
+ * bad input, and the Prometheus endpoint.
+ */
+import assert from 'node:assert/strict'
+import { execFile, spawnSync } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { CloudWatchLogsClient, PutMetricFilterCommand } from '@aws-sdk/client-cloudwatch-logs'
+import {
+  CreateTrailCommand,
+  DescribeTrailsCommand,
+  StartLoggingCommand,
+  StopLoggingCommand,
+} from '@aws-sdk/client-cloudtrail'
+import type { AlarmNotification } from '../../src/notify/port.js'
+import { startTestServer, type TestServer } from '../helpers/server.js'
+
+const hasAws = spawnSync('aws', ['--version'], { encoding: 'utf8' }).status === 0
+
+async function until<T>(fn: () => Promise<T | undefined>, what: string, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const v = await fn()
+    if (v !== undefined) return v
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+describe(
+  'metric filters, metrics and alarms',
+  { skip: !hasAws && 'the AWS CLI is not installed' },
+  () => {
+    let ts: TestServer
+    let home: string
+    let env: NodeJS.ProcessEnv
+    let account: string
+    const notified: AlarmNotification[] = []
+
+    before(async () => {
+      ts = await startTestServer()
+      ts.server.monitoring.monitoring.setNotifier({
+        alarmChanged: async (n) => {
+          notified.push(n)
+        },
+      })
+      home = await mkdtemp(join(tmpdir(), 'opentrail-alarms-cli-'))
+      env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')))
+      Object.assign(env, {
+        HOME: home,
+        AWS_CONFIG_FILE: join(home, 'no-config'),
+        AWS_SHARED_CREDENTIALS_FILE: ts.credentialsFile,
+        AWS_PROFILE: 'opentrail',
+        AWS_PAGER: '',
+        AWS_DEFAULT_REGION: 'us-east-1',
+      })
+      const ct = ts.client()
+      await ct.send(new CreateTrailCommand({ Name: 'main', S3BucketName: 'main-bucket' }))
+      const d = await ct.send(new DescribeTrailsCommand({ trailNameList: ['main'] }))
+      account = /:(\d{12}):/.exec(d.trailList![0]!.TrailARN!)![1]!
+    })
+    after(async () => {
+      await ts?.close()
+      if (home) await rm(home, { recursive: true, force: true })
+    })
+
+    async function cli(
+      ...args: string[]
+    ): Promise<{ code: number; stdout: string; stderr: string }> {
+      return new Promise((resolve) => {
+        execFile(
+          'aws',
+          ['--endpoint-url', ts.url, '--output', 'json', ...args],
+          { env, timeout: 60_000 },
+          (err, stdout, stderr) =>
+            resolve({
+              code: err ? (typeof err.code === 'number' ? err.code : -1) : 0,
+              stdout,
+              stderr,
+            }),
+        )
+      })
+    }
+    async function ok<T = Record<string, unknown>>(...args: string[]): Promise<T> {
+      const r = await cli(...args)
+      assert.equal(r.code, 0, `aws ${args.join(' ')}: ${r.stderr}`)
+      return (r.stdout.trim() ? JSON.parse(r.stdout) : {}) as T
+    }
+
+    it('a CIS "protect the trail" filter and alarm go to ALARM seconds after StopLogging', async () => {
+      const group = 'CloudTrail/DefaultLogGroup'
+      await ok(
+        'cloudtrail',
+        'update-trail',
+        '--name',
+        'main',
+        '--cloud-watch-logs-log-group-arn',
+        `arn:aws:logs:us-east-1:${account}:log-group:${group}:*`,
+        '--cloud-watch-logs-role-arn',
+        `arn:aws:iam::${account}:role/CloudTrail_CloudWatchLogs_Role`,
+      )
+      await ok('logs', 'create-log-group', '--log-group-name', group)
+      await ok(
+        'logs',
+        'put-metric-filter',
+        '--log-group-name',
+        group,
+        '--filter-name',
+        'CloudTrailChanges',
+        '--filter-pattern',
+        '{ ($.eventName = CreateTrail) || ($.eventName = UpdateTrail) || ($.eventName = DeleteTrail) || ($.eventName = StartLogging) || ($.eventName = StopLogging) }',
+        '--metric-transformations',
+        'metricName=CloudTrailEventCount,metricNamespace=CISBenchmark,metricValue=1',
+      )
+      const topic = `arn:aws:sns:us-east-1:${account}:security-alerts`
+      await ok(
+        'cloudwatch',
+        'put-metric-alarm',
+        '--alarm-name',
+        'cis-4.5-cloudtrail-changes',
+        '--metric-name',
+        'CloudTrailEventCount',
+        '--namespace',
+        'CISBenchmark',
+        '--statistic',
+        'Sum',
+        '--period',
+        '300',
+        '--threshold',
+        '1',
+        '--comparison-operator',
+        'GreaterThanOrEqualToThreshold',
+        '--evaluation-periods',
+        '1',
+        '--treat-missing-data',
+        'notBreaching',
+        '--alarm-actions',
+        topic,
+      )
+      // notBreaching with no data: OK.
+      await until(async () => {
+        const d = await ok<{ MetricAlarms: { StateValue: string }[] }>(
+          'cloudwatch',
+          'describe-alarms',
+          '--alarm-names',
+          'cis-4.5-cloudtrail-changes',
+        )
+        return d.MetricAlarms[0]!.StateValue === 'OK' ? true : undefined
+      }, 'the alarm to be OK')
+      const ct = ts.client()
+      await ct.send(new StartLoggingCommand({ Name: 'main' }))
+      await ct.send(new StopLoggingCommand({ Name: 'main' }))
+      const alarm = await until(async () => {
+        const d = await ok<{ MetricAlarms: Record<string, unknown>[] }>(
+          'cloudwatch',
+          'describe-alarms',
+          '--state-value',
+          'ALARM',
+        )
+        return d.MetricAlarms[0]
+      }, 'the alarm to go to ALARM')
+      assert.equal(alarm['AlarmName'], 'cis-4.5-cloudtrail-changes')
+      assert.match(
+        String(alarm['StateReason']),
+        /^Threshold Crossed: 1 out of the last 1 datapoints/,
+      )
+      assert.equal(
+        alarm['AlarmArn'],
+        `arn:aws:cloudwatch:us-east-1:${account}:alarm:cis-4.5-cloudtrail-changes`,
+      )
+      const n = await until(
+        async () => notified.find((x) => x.newState === 'ALARM'),
+        'a notification',
+      )
+      assert.deepEqual(n.actions, [topic])
+      assert.equal(n.oldState, 'OK')
+      assert.equal(n.accountId, account)
+      const h = await ok<{
+        AlarmHistoryItems: { HistoryItemType: string; HistorySummary: string }[]
+      }>('cloudwatch', 'describe-alarm-history', '--alarm-name', 'cis-4.5-cloudtrail-changes')
+      const summaries = h.AlarmHistoryItems.map((i) => `${i.HistoryItemType}: ${i.HistorySummary}`)
+      assert.ok(
+        summaries.includes('StateUpdate: Alarm updated from OK to ALARM'),
+        summaries.join('\n'),
+      )
+      assert.ok(summaries.includes('StateUpdate: Alarm updated from INSUFFICIENT_DATA to OK'))
+      assert.ok(summaries.some((s) => s.startsWith('ConfigurationUpdate: Alarm "cis-4.5')))
+      assert.ok(summaries.includes(`Action: Successfully executed action ${topic}`))
+      // The metric itself.
+      const m = await ok<{ Metrics: { MetricName: string; Namespace: string }[] }>(
+        'cloudwatch',
+        'list-metrics',
+        '--namespace',
+        'CISBenchmark',
+      )
+      assert.deepEqual(m.Metrics, [
+        { Namespace: 'CISBenchmark', MetricName: 'CloudTrailEventCount', Dimensions: [] },
+      ])
+      const now = Date.now()
+      const stats = await ok<{ Datapoints: { Sum: number; SampleCount: number }[] }>(
+        'cloudwatch',
+        'get-metric-statistics',
+        '--namespace',
+        'CISBenchmark',
+        '--metric-name',
+        'CloudTrailEventCount',
+        '--start-time',
+        new Date(now - 3600_000).toISOString(),
+        '--end-time',
+        new Date(now + 60_000).toISOString(),
+        '--period',
+        '3600',
+        '--statistics',
+        'Sum',
+        'SampleCount',
+      )
+      // StartLogging and StopLogging (UpdateTrail came before the trail was logging).
+      const total = stats.Datapoints.reduce((a, d) => a + d.Sum, 0)
+      assert.equal(total, 2)
+    })
+
+    it('PutMetricData, alarms on dimensions, SetAlarmState and DeleteAlarms', async () => {
+      await ok(
+        'cloudwatch',
+        'put-metric-alarm',
+        '--alarm-name',
+        'latency-high',
+        '--metric-name',
+        'Latency',
+        '--namespace',
+        'App',
+        '--dimensions',
+        'Name=Service,Value=api',
+        '--statistic',
+        'Average',
+        '--period',
+        '60',
+        '--threshold',
+        '500',
+        '--comparison-operator',
+        'GreaterThanThreshold',
+        '--evaluation-periods',
+        '2',
+        '--datapoints-to-alarm',
+        '1',
+      )
+      await ok(
+        'cloudwatch',
+        'put-metric-data',
+        '--namespace',
+        'App',
+        '--metric-data',
+        'MetricName=Latency,Dimensions=[{Name=Service,Value=api}],Value=900,Unit=Milliseconds',
+      )
+      await until(async () => {
+        const d = await ok<{ MetricAlarms: { StateValue: string }[] }>(
+          'cloudwatch',
+          'describe-alarms-for-metric',
+          '--metric-name',
+          'Latency',
+          '--namespace',
+          'App',
+          '--dimensions',
+          'Name=Service,Value=api',
+        )
+        return d.MetricAlarms[0]?.StateValue === 'ALARM' ? true : undefined
+      }, 'latency-high in ALARM')
+      await ok(
+        'cloudwatch',
+        'set-alarm-state',
+        '--alarm-name',
+        'latency-high',
+        '--state-value',
+        'OK',
+        '--state-reason',
+        'testing',
+      )
+      const d = await ok<{ MetricAlarms: { StateValue: string; StateReason: string }[] }>(
+        'cloudwatch',
+        'describe-alarms',
+        '--alarm-name-prefix',
+        'latency',
+      )
+      assert.equal(d.MetricAlarms[0]!.StateValue, 'OK')
+      assert.equal(d.MetricAlarms[0]!.StateReason, 'testing')
+      await ok('cloudwatch', 'delete-alarms', '--alarm-names', 'latency-high')
+      const r = await cli('cloudwatch', 'delete-alarms', '--alarm-names', 'latency-high')
+      assert.notEqual(r.code, 0)
+      assert.match(r.stderr, /ResourceNotFound/)
+    })
+
+    it('rejects bad alarms with CloudWatch errors', async () => {
+      const base = [
+        'cloudwatch',
+        'put-metric-alarm',
+        '--alarm-name',
+        'bad',
+        '--metric-name',
+        'M',
+        '--namespace',
+        'N',
+        '--statistic',
+        'Sum',
+        '--threshold',
+        '1',
+        '--comparison-operator',
+        'GreaterThanThreshold',
+      ]
+      let r = await cli(...base, '--period', '45', '--evaluation-periods', '1')
+      assert.match(r.stderr, /InvalidParameterValue/)
+      r = await cli(
+        ...base,
+        '--period',
+        '60',
+        '--evaluation-periods',
+        '2',
+        '--datapoints-to-alarm',
+        '3',
+      )
+      assert.match(r.stderr, /InvalidParameterValue/)
+      r = await cli(
+        ...base,
+        '--period',
+        '60',
+        '--evaluation-periods',
+        '1',
+        '--treat-missing-data',
+        'maybe',
+      )
+      assert.match(r.stderr, /InvalidParameterValue/)
+      r = await cli(
+        'cloudwatch',
+        'get-metric-statistics',
+        '--namespace',
+        'N',
+        '--metric-name',
+        'M',
+        '--start-time',
+        '2026-01-01T00:00:00Z',
+        '--end-time',
+        '2026-01-10T00:00:00Z',
+        '--period',
+        '60',
+        '--statistics',
+        'Sum',
+      )
+      assert.match(r.stderr, /InvalidParameterCombination.*exceeds the limit of 1440/)
+      const logs = new CloudWatchLogsClient({
+        endpoint: ts.url,
+        region: 'us-east-1',
+        credentials: { accessKeyId: ts.accessKeyId, secretAccessKey: ts.secretAccessKey },
+        maxAttempts: 1,
+      })
+      await assert.rejects(
+        logs.send(
+          new PutMetricFilterCommand({
+            logGroupName: 'CloudTrail/DefaultLogGroup',
+            filterName: 'dims-and-default',
+            filterPattern: '{ $.eventName = * }',
+            metricTransformations: [
+              {
+                metricName: 'X',
+                metricNamespace: 'Y',
+                metricValue: '1',
+                defaultValue: 0,
+                dimensions: { EventName: '$.eventName' },
+              },
+            ],
+          }),
+        ),
+        /cannot have a default value/,
+      )
+      logs.destroy()
+    })
+
+    it('serves Prometheus metrics to loopback clients', async () => {
+      const res = await fetch(`${ts.url}/metrics`)
+      assert.equal(res.status, 200)
+      assert.match(res.headers.get('content-type') ?? '', /text\/plain; version=0.0.4/)
+      const text = await res.text()
+      assert.match(
+        text,
+        /opentrail_alarm_state\{account="\d{12}",region="us-east-1",alarm="cis-4.5-cloudtrail-changes",state="ALARM"\} 1/,
+      )
+      assert.match(
+        text,
+        /opentrail_cloudwatch_metric_sum\{account="\d{12}",region="us-east-1",namespace="CISBenchmark",metric_name="CloudTrailEventCount"\} [1-9]/,
+      )
+      assert.match(
+        text,
+        /opentrail_log_group_stored_bytes\{[^}]*log_group="CloudTrail\/DefaultLogGroup"\} [1-9]/,
+      )
+      assert.match(text, /opentrail_pipeline_sink_lag\{sink="cloudwatch-logs"\} \d+/)
+    })
+  },
+)
+
+describe('Prometheus endpoint with a token', () => {
+  it('needs the bearer token', async () => {
+    const ts = await startTestServer({ metricsToken: 'a-long-enough-token' })
+    try {
+      assert.equal((await fetch(`${ts.url}/metrics`)).status, 401)
+      const bad = await fetch(`${ts.url}/metrics`, { headers: { authorization: 'Bearer nope' } })
+      assert.equal(bad.status, 401)
+      const good = await fetch(`${ts.url}/metrics`, {
+        headers: { authorization: 'Bearer a-long-enough-token' },
+      })
+      assert.equal(good.status, 200)
+      assert.match(await good.text(), /# TYPE opentrail_alarm_state gauge/)
+    } finally {
+      await ts.close()
+    }
+  })
+})
