@@ -129,6 +129,11 @@ export const configSchema = z
             sessionToken: z.string().min(1).optional(),
             /** Hold each response's end until its event is durable (default true). */
             waitForRecord: z.boolean().optional(),
+            /** Serve HTTPS: PEM files of the certificate (chain) and its key. */
+            tls: z
+              .object({ certFile: z.string().min(1), keyFile: z.string().min(1) })
+              .strict()
+              .optional(),
           })
           .strict(),
       )

@@ -19,6 +19,8 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http'
+import { readFile } from 'node:fs/promises'
+import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { createHash, randomUUID } from 'node:crypto'
 import { pipeline } from 'node:stream/promises'
@@ -78,6 +80,8 @@ export interface GatewaySettings {
   /** Region to sign upstream requests for; default: the region the caller signed for. */
   region?: string
   credentials: UpstreamCredentials
+  /** Serve HTTPS with this PEM certificate (chain) and key; events then carry tlsDetails. */
+  tls?: { certFile: string; keyFile: string }
   /**
    * Hold back the end of each response until its event is durable in the pipeline (default), so
    * a caller never has a complete answer whose call is not recorded; false records alongside
@@ -222,9 +226,15 @@ export class RecordingGateway {
 
   private async listen(): Promise<void> {
     const { host, port } = parseListen(this.settings.listen)
-    this.server = createServer({ requestTimeout: 0, headersTimeout: 60_000 }, (req, res) =>
-      this.dispatch(req, res, false),
-    )
+    const opts = { requestTimeout: 0, headersTimeout: 60_000 }
+    const onRequest = (req: IncomingMessage, res: ServerResponse) => this.dispatch(req, res, false)
+    const tls = this.settings.tls
+    this.server = tls
+      ? createHttpsServer(
+          { ...opts, cert: await readFile(tls.certFile), key: await readFile(tls.keyFile) },
+          onRequest,
+        )
+      : createServer(opts, onRequest)
     this.server.on('checkContinue', (req, res) => this.dispatch(req, res, true))
     // A connection with nothing moving for this long is closed (the body of a slow upload moves).
     this.server.setTimeout(UPSTREAM_IDLE_MS)
@@ -234,7 +244,7 @@ export class RecordingGateway {
     })
     const addr = this.server.address() as AddressInfo
     const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host
-    this.url = `http://${shown.includes(':') ? `[${shown}]` : shown}:${addr.port}`
+    this.url = `${tls ? 'https' : 'http'}://${shown.includes(':') ? `[${shown}]` : shown}:${addr.port}`
   }
 
   async close(): Promise<void> {

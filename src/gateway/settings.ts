@@ -15,6 +15,7 @@ export interface GatewayEntry {
   secretAccessKey?: string
   sessionToken?: string
   waitForRecord?: boolean
+  tls?: { certFile: string; keyFile: string }
 }
 
 export class GatewaySettingsError extends Error {}
@@ -47,6 +48,7 @@ export function gatewaySettings(
     upstream: entry.upstream,
     ...(entry.region ? { region: entry.region } : {}),
     ...(entry.waitForRecord !== undefined ? { waitForRecord: entry.waitForRecord } : {}),
+    ...(entry.tls ? { tls: entry.tls } : {}),
     credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) },
   }
 }

@@ -6,9 +6,11 @@
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
-import { writeFile } from 'node:fs/promises'
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { request } from 'node:http'
+import { Agent as HttpsAgent } from 'node:https'
+import { tmpdir } from 'node:os'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
@@ -114,6 +116,7 @@ describe('recording gateway in front of moto_server', () => {
   let ts: TestServer
   let gw: string
   let skip: string | undefined
+  let certDir: string | undefined
   const TRAIL_BUCKET = 'gw-trail-logs'
 
   /** Runs the AWS CLI against `endpoint`, with the bootstrap administrator's key. */
@@ -198,6 +201,27 @@ describe('recording gateway in front of moto_server', () => {
       return
     }
     const upstream = { accessKeyId: 'test', secretAccessKey: 'test' }
+    // A self-signed certificate for a gateway that serves HTTPS.
+    certDir = await mkdtemp(join(tmpdir(), 'opentrail-gw-tls-'))
+    const tls = { certFile: join(certDir, 'cert.pem'), keyFile: join(certDir, 'key.pem') }
+    const made = spawnSync('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      tls.keyFile,
+      '-out',
+      tls.certFile,
+      '-subj',
+      '/CN=127.0.0.1',
+      '-days',
+      '2',
+    ])
+    assert.equal(made.status, 0, `openssl failed: ${String(made.stderr)}`)
     ts = await startTestServer({
       accounts,
       deliveryIntervalSeconds: 1,
@@ -205,6 +229,8 @@ describe('recording gateway in front of moto_server', () => {
         { listen: '127.0.0.1:0', upstream: moto.endpoint, ...upstream },
         // An upstream that is down.
         { listen: '127.0.0.1:0', upstream: `http://127.0.0.1:${await closedPort()}`, ...upstream },
+        // HTTPS towards the clients.
+        { listen: '127.0.0.1:0', upstream: moto.endpoint, ...upstream, tls },
       ],
     })
     gw = ts.server.gateways[0]!.url
@@ -229,6 +255,7 @@ describe('recording gateway in front of moto_server', () => {
   after(async () => {
     await ts?.close()
     await moto?.stop()
+    if (certDir) await rm(certDir, { recursive: true, force: true })
   })
 
   it('AWS CLI: s3 mb, cp (101 MB), ls, s3api get-bucket-policy, rm; lookup-events finds them', async (t) => {
@@ -490,6 +517,28 @@ describe('recording gateway in front of moto_server', () => {
     )
     assert.equal(none.name, 'NotFound')
     for (const c of [s3, events, sns, adminS3]) c.destroy()
+  })
+
+  it('serves HTTPS and records tlsDetails', async (t) => {
+    if (skip) return t.skip(skip)
+    const url = ts.server.gateways[2]!.url
+    assert.match(url, /^https:/)
+    const s3 = new S3Client({
+      endpoint: url,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: admin(),
+      maxAttempts: 1,
+      requestHandler: { httpsAgent: new HttpsAgent({ rejectUnauthorized: false }) },
+    })
+    const listed = await s3.send(new ListBucketsCommand({}))
+    const ev = await recorded('ListBuckets', listed.$metadata.requestId!)
+    const tls = ev['tlsDetails'] as Params
+    assert.match(String(tls['tlsVersion']), /^TLSv1\.[23]$/)
+    assert.ok(tls['cipherSuite'], 'the cipher suite is recorded')
+    assert.equal(tls['clientProvidedHostHeader'], new URL(url).host)
+    assert.equal((ev['additionalEventData'] as Params)['CipherSuite'], tls['cipherSuite'])
+    s3.destroy()
   })
 
   it('answers ServiceUnavailable when the upstream is down, and records it', async (t) => {
