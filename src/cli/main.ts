@@ -1,5 +1,6 @@
 /** @module cli/main  The `opentrail` command. Each sub-command lives in `commands/<verb>.ts`. */
 import { Command } from 'commander'
+import { registerCheck } from './commands/check.js'
 import { registerImport } from './commands/import.js'
 import { registerInsights } from './commands/insights.js'
 import { registerPacks } from './commands/packs.js'
@@ -29,5 +30,6 @@ registerInsights(program)
 registerTopics(program)
 registerRules(program)
 registerPacks(program)
+registerCheck(program)
 
 await program.parseAsync(process.argv)
