@@ -70,6 +70,8 @@ export class InsightsSink implements Sink {
   private pendingCheckpoint = 0
   private lastSnapshotAt = 0
   private readonly outbox = new Map<string, CloudTrailRecord>()
+  /** Outbox records whose append has not succeeded yet (retried by the next write). */
+  private unsent: CloudTrailRecord[] = []
   private reconcileAt: number | undefined
   private chain: Promise<unknown> = Promise.resolve()
   private timer: NodeJS.Timeout | undefined
@@ -108,7 +110,9 @@ export class InsightsSink implements Sink {
   write(entries: LogEntry[], upTo: number): Promise<void> {
     return this.serial(async () => {
       const transitions: Transition[] = []
-      for (const { record } of entries) {
+      for (const { seq, record } of entries) {
+        // A batch retried after a failed append was counted already.
+        if (seq < this.pendingCheckpoint) continue
         if (isInsightRecord(record)) {
           this.outbox.delete(record.eventID)
           continue
@@ -116,7 +120,7 @@ export class InsightsSink implements Sink {
         transitions.push(...this.detector.observe(record))
       }
       transitions.push(...this.detector.advance(this.nowMinute()))
-      this.pendingCheckpoint = upTo
+      this.pendingCheckpoint = Math.max(this.pendingCheckpoint, upTo)
       await this.emit(transitions)
       if (this.reconcileAt !== undefined && upTo >= this.reconcileAt) {
         this.reconcileAt = undefined
@@ -155,9 +159,13 @@ export class InsightsSink implements Sink {
       .filter((t) => t.anomaly.emitted)
       .map((t) => insightRecord(t.anomaly, t.state))
     for (const r of records) this.outbox.set(r.eventID, r)
+    this.unsent.push(...records)
     const due = Date.now() - this.lastSnapshotAt >= (this.o.snapshotSeconds ?? 10) * 1000
     if (transitions.length > 0 || due) await this.snapshot()
-    if (records.length > 0) await this.o.ingest(records)
+    if (this.unsent.length > 0) {
+      await this.o.ingest(this.unsent)
+      this.unsent = []
+    }
     for (const t of transitions) {
       this.o.logger.info(
         { id: t.anomaly.id, state: t.state, ...t.anomaly.key, emitted: t.anomaly.emitted },
