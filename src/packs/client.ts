@@ -57,6 +57,8 @@ export async function jsonCall<T>(o: {
   version: '1.0' | '1.1'
   input: Record<string, unknown>
   userAgent?: string
+  /** Added to the local clock when signing (a server whose clock differs, e.g. a replay). */
+  clockOffsetMs?: number
 }): Promise<T> {
   const url = new URL(o.endpoint)
   const body = JSON.stringify(o.input)
@@ -82,6 +84,7 @@ export async function jsonCall<T>(o: {
       },
       body,
     }),
+    { signingDate: new Date(Date.now() + (o.clockOffsetMs ?? 0)) },
   )
   const headers: Record<string, string> = {}
   for (const [k, v] of Object.entries(signed.headers)) if (k !== 'host') headers[k] = String(v)
@@ -110,17 +113,22 @@ export function packApi(o: {
   region: string
   credentials: () => Promise<Credentials>
   userAgent?: string
+  clockOffsetMs?: number
+  /** Called with each SDK client made (middleware, in tests and the replay). */
+  onClient?: (client: SNSClient | EventBridgeClient | CloudTrailClient) => void
 }): PackApi {
   const common = {
     endpoint: o.endpoint,
     region: o.region,
     credentials: o.credentials,
     maxAttempts: 2,
+    ...(o.clockOffsetMs ? { systemClockOffset: o.clockOffsetMs } : {}),
     ...(o.userAgent ? { customUserAgent: o.userAgent } : {}),
   }
-  const sns = new SNSClient(common)
-  const events = new EventBridgeClient(common)
-  const cloudtrail = new CloudTrailClient(common)
+  const sns = new SNSClient({ ...common })
+  const events = new EventBridgeClient({ ...common })
+  const cloudtrail = new CloudTrailClient({ ...common })
+  for (const c of [sns, events, cloudtrail]) o.onClient?.(c)
   const call = (
     service: string,
     target: string,
