@@ -289,6 +289,8 @@ export class LakeEngine {
       const dir = opts.exportDir.endsWith('/') ? opts.exportDir : opts.exportDir + '/'
       await ddl.run(`SET allowed_directories = [${sqlString(dir)}]`)
     }
+    // Lake times are UTC whatever the host's zone (TIMESTAMP WITH TIME ZONE comparisons).
+    await ddl.run(`SET GLOBAL TimeZone = 'UTC'`)
     await ddl.run(`SET enable_external_access = false`)
     await ddl.run(`SET lock_configuration = true`)
     await ddl.run(

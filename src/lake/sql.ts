@@ -192,6 +192,10 @@ const ALLOWED_FUNCTIONS = new Set(
     'to_minutes',
     'to_seconds',
     'to_milliseconds',
+    'to_weeks',
+    'to_months',
+    'to_quarters',
+    'to_years',
     'timezone',
     'last_day',
     'age',
@@ -289,6 +293,43 @@ const RENAMED: Record<string, string> = {
 }
 
 type Node = Record<string, unknown>
+
+/** Trino date_add units → the DuckDB function making that interval. */
+const INTERVAL_OF: Record<string, string> = {
+  millisecond: 'to_milliseconds',
+  second: 'to_seconds',
+  minute: 'to_minutes',
+  hour: 'to_hours',
+  day: 'to_days',
+  week: 'to_weeks',
+  month: 'to_months',
+  quarter: 'to_quarters',
+  year: 'to_years',
+}
+
+function functionNode(name: string, children: Node[]): Node {
+  return {
+    class: 'FUNCTION',
+    type: 'FUNCTION',
+    alias: '',
+    query_location: 0,
+    function_name: name,
+    schema: '',
+    children,
+    filter: null,
+    order_bys: { type: 'ORDER_MODIFIER', orders: [] },
+    distinct: false,
+    is_operator: false,
+    export_state: false,
+    catalog: '',
+  }
+}
+
+function constantString(n: Node | undefined): string | undefined {
+  if (!n || n['class'] !== 'CONSTANT') return undefined
+  const value = n['value'] as { type?: { id?: string }; value?: unknown } | undefined
+  return value?.type?.id === 'VARCHAR' && typeof value.value === 'string' ? value.value : undefined
+}
 const isNode = (v: unknown): v is Node => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 const refuse = (msg: string) => InvalidQueryStatementException(msg)
@@ -374,6 +415,43 @@ export function checkAst(parsed: Node, isStoreTable: (table: string) => boolean)
           alias,
           query_location: 0,
           children,
+        })
+        walk(children)
+        return
+      }
+      const children = Array.isArray(v['children']) ? (v['children'] as Node[]) : []
+      const unit = constantString(children[0])
+      if (name === 'date_add' && children.length === 3 && unit !== undefined) {
+        // Trino date_add(unit, n, t) = t + to_<unit>s(n).
+        const fn = INTERVAL_OF[unit.toLowerCase()]
+        if (!fn) throw refuse(`date_add: unknown unit '${unit}'.`)
+        const alias = v['alias'] ?? ''
+        for (const k of Object.keys(v)) delete v[k]
+        Object.assign(v, functionNode('+', [children[2]!, functionNode(fn, [children[1]!])]), {
+          alias,
+          is_operator: true,
+        })
+        walk(v['children'])
+        return
+      }
+      if (
+        (name === 'from_iso8601_timestamp' || name === 'from_iso8601_date') &&
+        children.length === 1
+      ) {
+        // Trino's ISO 8601 parsers are casts here.
+        const alias = v['alias'] ?? ''
+        for (const k of Object.keys(v)) delete v[k]
+        Object.assign(v, {
+          class: 'CAST',
+          type: 'OPERATOR_CAST',
+          alias,
+          query_location: 0,
+          child: children[0],
+          cast_type: {
+            id: name === 'from_iso8601_date' ? 'DATE' : 'TIMESTAMP WITH TIME ZONE',
+            type_info: null,
+          },
+          try_cast: false,
         })
         walk(children)
         return

@@ -188,7 +188,8 @@ describe('CloudTrail Lake on the invictus events', () => {
       analyst,
       `SELECT eventID, userIdentity.userName AS who FROM ${mgmt}
        WHERE userIdentity.arn = '${user}'
-         AND eventTime >= timestamp '2023-07-10 12:00:00' AND eventTime < timestamp '2023-07-10 12:30:00'`,
+         AND eventTime >= from_iso8601_timestamp('${from}')
+         AND eventTime < date_add('minute', 30, from_iso8601_timestamp('${from}'))`,
     )
     const expected = all.filter(
       (r) => r.userIdentity?.arn === user && r.eventTime >= from && r.eventTime < to,
