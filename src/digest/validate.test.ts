@@ -1,5 +1,6 @@
 import { after, before, beforeEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
+import { generateKeyPairSync } from 'node:crypto'
 import { cp, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -9,6 +10,7 @@ import { LocalObjectStore } from '../objectstore/local-store.js'
 import type { ObjectStore } from '../objectstore/port.js'
 import { createLogger } from '../telemetry/logger.js'
 import { TrailDelivery } from '../delivery/trail-delivery.js'
+import { fingerprintOf, signHex, stringToSign, type DigestFile } from './digest-file.js'
 import { SigningKeyStore } from './keystore.js'
 import { DigestTraverser, type ValidationSource } from './validate.js'
 
@@ -34,6 +36,18 @@ function storeSource(store: ObjectStore, keys: SigningKeyStore): ValidationSourc
       const o = await store.getObject(bucket, key)
       return { body: o.body, metadata: o.metadata }
     },
+    async *listObjects(bucket, prefix) {
+      let after: string | undefined
+      for (;;) {
+        const r = await store.listObjects(bucket, {
+          prefix,
+          ...(after ? { startAfter: after } : {}),
+        })
+        for (const o of r.objects) yield { key: o.key, lastModified: o.lastModified }
+        if (!r.nextStartAfter) return
+        after = r.nextStartAfter
+      }
+    },
     async publicKeys(start, end) {
       return new Map(
         keys.publicKeys('us-east-1', start, end).map((k) => [k.fingerprint, k.publicKeyDer]),
@@ -42,15 +56,22 @@ function storeSource(store: ObjectStore, keys: SigningKeyStore): ValidationSourc
   }
 }
 
-/** A 6-minute chain: one digest per minute, each listing one log file. */
-async function buildChain(dir: string, rotationSeconds = 86_400): Promise<void> {
+/**
+ * A 6-minute chain: one digest per minute, each listing one log file. With more trail names, each
+ * trail delivers its own files and digests to the same bucket and folders.
+ */
+async function buildChain(
+  dir: string,
+  rotationSeconds = 86_400,
+  names: string[] = ['audit'],
+): Promise<void> {
   let now = T0 + 2000
   const clock = { now: () => new Date(now) }
   const store = await LocalObjectStore.open(join(dir, 'buckets'))
   await store.createBucket(BUCKET)
   const keys = await SigningKeyStore.open(join(dir, 'keys'), clock, { rotationSeconds })
-  const trail: Trail = {
-    name: 'audit',
+  const trails: Trail[] = names.map((name) => ({
+    name,
     accountId: ACCOUNT,
     homeRegion: 'us-east-1',
     s3BucketName: BUCKET,
@@ -65,11 +86,11 @@ async function buildChain(dir: string, rotationSeconds = 86_400): Promise<void> 
     isLogging: true,
     startLoggingTime: new Date(T0).toISOString(),
     createdAt: new Date(T0).toISOString(),
-  }
+  }))
   const d = await TrailDelivery.open({
     dir: join(dir, 'delivery'),
     store,
-    trails: { all: () => [trail] },
+    trails: { all: () => trails },
     keys,
     clock,
     logger: createLogger('silent'),
@@ -146,6 +167,7 @@ describe('validate-logs engine', () => {
       else if (e.type === 'digest-invalid') out.push(`digest invalid ${e.message.split('\t')[2]}`)
       else if (e.type === 'digests-missing-inferred') out.push(`inferred ${e.count}`)
       else if (e.type === 'newest-missing') out.push(`newest missing ${e.count}`)
+      else if (e.type === 'log-unlisted') out.push(`unlisted ${e.key.split('/').pop()}`)
       else out.push(e.type)
     }
     return out
@@ -191,6 +213,62 @@ describe('validate-logs engine', () => {
     assert.equal(out.filter((l) => l === 'log hash-mismatch').length, 1)
     assert.equal(out.filter((l) => l === 'log not-found').length, 1)
     assert.equal(out.filter((l) => l === 'log valid').length, 4)
+  })
+
+  it('reports an inserted log file, which the AWS CLI cannot see', async () => {
+    const [, , third] = await logKeys()
+    const o = await store.getObject(BUCKET, third!)
+    const name = `${ACCOUNT}_CloudTrail_us-east-1_20240101T0003Z_INSERTEDaaaaaaaa.json.gz`
+    const inserted = `AWSLogs/${ACCOUNT}/CloudTrail/us-east-1/2024/01/01/${name}`
+    const body = JSON.parse(gunzipSync(o.body).toString()) as { Records: { eventID: string }[] }
+    body.Records[0]!.eventID = 'forged'
+    await store.putObject(BUCKET, inserted, gzipSync(JSON.stringify(body)))
+    const out = await run()
+    assert.deepEqual(
+      out.filter((l) => l.startsWith('unlisted')),
+      [`unlisted ${name}`],
+    )
+    assert.equal(out.filter((l) => l === 'log valid').length, 6)
+    assert.equal(out.filter((l) => l.startsWith('digest valid')).length, 6)
+  })
+
+  it('reports digests re-signed with another key, or with altered signature metadata', async () => {
+    const ds = await digestKeys()
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+    const foreignFp = fingerprintOf(publicKey.export({ type: 'pkcs1', format: 'der' }))
+    // 1: the same content, signed by a key that is not the trail's.
+    const o1 = await store.getObject(BUCKET, ds[1]!)
+    const raw1 = gunzipSync(o1.body)
+    const d1 = JSON.parse(raw1.toString()) as DigestFile
+    await store.putObject(BUCKET, ds[1]!, o1.body, {
+      metadata: { ...o1.metadata, signature: signHex(privateKey, stringToSign(d1, raw1)) },
+    })
+    // 3: the signature metadata altered by one hex digit.
+    const o3 = await store.getObject(BUCKET, ds[3]!)
+    const sig = o3.metadata['signature']!
+    const flipped = (sig[0] === 'a' ? 'b' : 'a') + sig.slice(1)
+    await store.putObject(BUCKET, ds[3]!, o3.body, {
+      metadata: { ...o3.metadata, signature: flipped },
+    })
+    // 4: re-signed by another key that it names as its own.
+    const o4 = await store.getObject(BUCKET, ds[4]!)
+    const d4 = JSON.parse(gunzipSync(o4.body).toString()) as DigestFile
+    d4.digestPublicKeyFingerprint = foreignFp
+    const raw4 = Buffer.from(JSON.stringify(d4))
+    await store.putObject(BUCKET, ds[4]!, gzipSync(raw4), {
+      metadata: { ...o4.metadata, signature: signHex(privateKey, stringToSign(d4, raw4)) },
+    })
+    const out = await run()
+    assert.equal(
+      out.filter((l) => l === 'digest invalid INVALID: signature verification failed').length,
+      2,
+    )
+    assert.ok(
+      out.includes(
+        `digest invalid INVALID: public key not found in region us-east-1 for fingerprint ${foreignFp}`,
+      ),
+    )
+    assert.equal(out.filter((l) => l.startsWith('digest valid')).length, 3)
   })
 
   it('reports a modified digest and a digest without signature metadata', async () => {
@@ -260,6 +338,52 @@ describe('validate-logs engine', () => {
     await store.putObject(BUCKET, moved, o.body, { metadata: o.metadata })
     const out = await run()
     assert.equal(out[0], 'digest invalid INVALID: has been moved from its original location')
+  })
+})
+
+describe('validate-logs engine: two trails delivering to one bucket', () => {
+  it("does not take the other trail's files for inserted ones, but finds an inserted one", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'opentrail-two-trails-'))
+    try {
+      await buildChain(dir, 86_400, ['audit', 'other'])
+      const store = await LocalObjectStore.open(join(dir, 'buckets'))
+      const keys = await SigningKeyStore.open(
+        join(dir, 'keys'),
+        { now: () => new Date(T0 + 400_000) },
+        { rotationSeconds: 86_400 },
+      )
+      const logs = (await store.listObjects(BUCKET, { prefix: 'AWSLogs/' })).objects.filter((o) =>
+        o.key.includes('/CloudTrail/'),
+      )
+      assert.equal(logs.length, 12)
+      const check = async () => {
+        const t = new DigestTraverser(storeSource(store, keys), {
+          accountId: ACCOUNT,
+          trailName: 'audit',
+          homeRegion: 'us-east-1',
+          sourceRegion: 'us-east-1',
+          bucket: BUCKET,
+          start: new Date(T0),
+          end: new Date(T0 + 400_000),
+        })
+        const seen = { valid: 0, digests: 0, unlisted: [] as string[] }
+        for await (const e of t.validate()) {
+          if (e.type === 'log' && (await e.result).status === 'valid') seen.valid++
+          if (e.type === 'digest-valid') seen.digests++
+          if (e.type === 'log-unlisted') seen.unlisted.push(e.key)
+        }
+        return seen
+      }
+      assert.deepEqual(await check(), { valid: 6, digests: 6, unlisted: [] })
+      const inserted = logs[4]!.key.replace(
+        /_[A-Za-z0-9]{16}\.json\.gz$/,
+        '_INSERTEDbbbbbbbb.json.gz',
+      )
+      await store.putObject(BUCKET, inserted, (await store.getObject(BUCKET, logs[4]!.key)).body)
+      assert.deepEqual(await check(), { valid: 6, digests: 6, unlisted: [inserted] })
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })
 

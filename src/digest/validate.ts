@@ -9,18 +9,29 @@
  * chain walked the same way.
  *
  * Beyond the AWS CLI: consecutive deleted digests are inferred from the time a missing digest
- * would have had to cover (aws-cli issue 7054: the AWS CLI reports only the first of them), and a
- * change of signing key between consecutive digests is reported.
+ * would have had to cover (aws-cli issue 7054: the AWS CLI reports only the first of them), a
+ * change of signing key between consecutive digests is reported, and log files that no valid digest
+ * lists are reported as inserted when they claim (by the time in their name) or show (by their
+ * LastModified) a delivery inside the time that valid digests cover. Files that other trails'
+ * validly signed digests in the same folder list are accounted for.
  *
  * I/O goes through `ValidationSource` (S3 and ListPublicKeys in the CLI). Results are events in
  * the order the AWS CLI prints them; log file checks run concurrently, each event carrying its
  * pending result.
  */
-import { createGunzip } from 'node:zlib'
+import { promisify } from 'node:util'
+import { createGunzip, gunzip } from 'node:zlib'
 import { createHash } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { digestFileKey, digestFileStamp, digestFolder, type KeyScope } from '../delivery/keys.js'
+import {
+  dayFolder,
+  digestFileKey,
+  digestFileStamp,
+  digestFolder,
+  logFolder,
+  type KeyScope,
+} from '../delivery/keys.js'
 import {
   publicKeyFromPkcs1Der,
   stringToSign,
@@ -41,6 +52,8 @@ export interface ValidationSource {
   getObject(bucket: string, key: string): Promise<SourceObject>
   /** Public keys (PKCS#1 DER) whose validity overlaps [start, end], by fingerprint. */
   publicKeys(start: Date, end: Date): Promise<Map<string, Buffer>>
+  /** Objects under `prefix` with their LastModified; enables the inserted log file check. */
+  listObjects?(bucket: string, prefix: string): AsyncIterable<{ key: string; lastModified: Date }>
 }
 
 export interface ValidationTarget {
@@ -102,6 +115,8 @@ export type ValidationEvent =
       olderFingerprint: string
     }
   | { type: 'log'; bucket: string; key: string; result: Promise<LogResult> }
+  /** A log file in the time valid digests cover that none of them lists (inserted). */
+  | { type: 'log-unlisted'; bucket: string; key: string }
 
 export class ValidationError extends Error {
   override name = 'ValidationError'
@@ -120,6 +135,12 @@ const REQUIRED = [
 ] as const
 
 const HOUR = 3_600_000
+const gunzipAsync = promisify(gunzip)
+/** Digests fetched ahead of the chain walk. */
+const DIGEST_PREFETCH = 8
+
+/** Any trail's digest file name (`…_CloudTrail-Digest_<region>_<trail>_<home>_<stamp>.json.gz`). */
+const OTHER_DIGEST = /_CloudTrail-Digest_[^/]+_\d{8}T\d{6}Z\.json\.gz$/
 
 export const isBackfillKey = (key: string) => key.endsWith('_backfill.json.gz')
 
@@ -159,9 +180,13 @@ export function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
   }
 }
 
+/** Bodies up to this size are gunzipped in one call (libuv's pool); larger ones stream. */
+const ONE_SHOT_GUNZIP = 8 * 1024 * 1024
+
 /** SHA-256 (hex) of the gunzipped content; rejects when the bytes are not gzip. */
 export async function gunzipSha256(body: Buffer): Promise<string> {
   const hash = createHash('sha256')
+  if (body.length <= ONE_SHOT_GUNZIP) return hash.update(await gunzipAsync(body)).digest('hex')
   await pipeline(Readable.from([body]), createGunzip(), async (src: AsyncIterable<Buffer>) => {
     for await (const chunk of src) hash.update(chunk)
   })
@@ -171,10 +196,21 @@ export async function gunzipSha256(body: Buffer): Promise<string> {
 export class DigestTraverser {
   private readonly scope: KeyScope
   private readonly run: <T>(task: () => Promise<T>) => Promise<T>
+  /** Digest fetches: their own lane, so the walk never waits behind queued log files. */
+  private readonly runDigest = limiter(DIGEST_PREFETCH)
+  /** Digest fetches started ahead of the walk, by `bucket/key`. */
+  private readonly prefetched = new Map<string, Promise<SourceObject>>()
   /** Durations of valid digests that continue a chain: what one interval is. */
   private readonly durations: number[] = []
   /** Time between consecutive listed digests: the interval when no durations are known. */
   private spacing: number[] = []
+  /** Windows [start, end] (ms) of the valid standard digests in the trail's bucket. */
+  private readonly covered: [number, number][] = []
+  /** `bucket/key` of every log file a valid digest lists. */
+  private readonly referenced = new Set<string>()
+  /** Other trails' digests in the trail's digest folder and time range. */
+  private readonly otherDigests: string[] = []
+  private publicKeyMap = new Map<string, Buffer>()
 
   constructor(
     private readonly source: ValidationSource,
@@ -192,8 +228,34 @@ export class DigestTraverser {
 
   /** Standard digests, then backfill digests, as the AWS CLI validates them. */
   async *validate(): AsyncGenerator<ValidationEvent> {
+    // The trail's log folders are listed while the chain is walked.
+    const listing = this.listLogFiles()
+    listing.catch(() => undefined)
     yield* this.traverse(false)
     yield* this.traverse(true)
+    yield* this.unlisted(await listing)
+  }
+
+  /** Log files (with LastModified) in the trail's log folder for the days of the range. */
+  private async listLogFiles(): Promise<{ key: string; lastModified: Date }[]> {
+    const list = this.source.listObjects?.bind(this.source)
+    if (!list) return []
+    const { start, end } = this.t
+    const folder = logFolder(this.scope)
+    const days: string[] = []
+    const first = Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), start.getUTCDate())
+    for (let day = first; day <= end.getTime(); day += 24 * HOUR)
+      days.push(`${folder}/${dayFolder(new Date(day))}/`)
+    const out: { key: string; lastModified: Date }[][] = await Promise.all(
+      days.map((prefix) =>
+        this.runDigest(async () => {
+          const got: { key: string; lastModified: Date }[] = []
+          for await (const o of list(this.t.bucket, prefix)) got.push(o)
+          return got
+        }),
+      ),
+    )
+    return out.flat()
   }
 
   private async listDigests(bucket: string, backfill: boolean): Promise<string[]> {
@@ -216,11 +278,28 @@ export class DigestTraverser {
     const from = digestFileStamp(start)
     const to = digestFileStamp(new Date(end.getTime() + HOUR))
     const out: string[] = []
-    for await (const key of this.source.listKeys(bucket, digestFolder(this.scope), marker)) {
-      if (!re.test(key)) continue
+    const others = !backfill && bucket === this.t.bucket && this.otherDigests.length === 0
+    const folder = digestFolder(this.scope)
+    const lastDay = dayFolder(new Date(end.getTime() + HOUR))
+    let past = false
+    for await (const key of this.source.listKeys(bucket, folder, marker)) {
+      // Past the range: only other trails' digests of the last day folder are still wanted.
+      if (past && key.slice(folder.length + 1, folder.length + 11) > lastDay) break
+      if (!re.test(key)) {
+        // Other trails' digests in the same folder account for their own log files.
+        if (others && OTHER_DIGEST.test(key)) {
+          const stamp = digestKeyStamp(key)
+          if (stamp >= from && stamp <= to) this.otherDigests.push(key)
+        }
+        continue
+      }
       const stamp = digestKeyStamp(key)
       if (!parseStamp(stamp)) continue
-      if (stamp > to) break
+      if (stamp > to) {
+        if (!others) break
+        past = true
+        continue
+      }
       if (stamp < from) continue
       if (isBackfillKey(key) === backfill) out.push(key)
     }
@@ -250,8 +329,25 @@ export class DigestTraverser {
     const keys = backfill
       ? new Map<string, Buffer>()
       : await this.loadKeys(start, new Date(this.t.end.getTime() + 2 * HOUR))
+    if (!backfill) this.publicKeyMap = keys
 
+    // The walk goes newest to oldest and mostly follows the listing: fetch ahead of it.
+    const prefetch = () => {
+      for (const k of digests.slice(-DIGEST_PREFETCH)) {
+        const id = `${bucket}/${k}`
+        if (this.prefetched.has(id)) continue
+        const p = this.runDigest(() => this.source.getObject(bucket, k))
+        p.catch(() => undefined) // observed when the walk reaches it
+        this.prefetched.set(id, p)
+      }
+    }
     let key: string | undefined = digests.pop()
+    const prefetchFirst = `${bucket}/${key!}`
+    if (!this.prefetched.has(prefetchFirst))
+      this.prefetched.set(
+        prefetchFirst,
+        this.runDigest(() => this.source.getObject(bucket, key!)),
+      )
     let lastStart = parseStamp(digestKeyStamp(key!))!
     const newestEnd = lastStart
     let newer: { key: string; fingerprint: string } | undefined
@@ -268,6 +364,7 @@ export class DigestTraverser {
     }
 
     while (key && start.getTime() <= lastStart.getTime()) {
+      prefetch()
       let digest: DigestFile
       try {
         digest = await this.loadAndVerify(keys, bucket, key, backfill)
@@ -307,7 +404,10 @@ export class DigestTraverser {
       }
       newer = { key, fingerprint: digest.digestPublicKeyFingerprint }
       yield { type: 'digest-valid', bucket, key, backfill, digest }
+      if (!backfill && bucket === this.t.bucket)
+        this.covered.push([digestStart.getTime(), digestEnd.getTime()])
       for (const log of Array.isArray(digest.logFiles) ? digest.logFiles : []) {
+        this.referenced.add(`${log.s3Bucket}/${log.s3Object}`)
         yield {
           type: 'log',
           bucket: log.s3Bucket,
@@ -334,6 +434,62 @@ export class DigestTraverser {
       }
     }
     if (!backfill) yield* this.newestMissing(this.t.bucket, newestEnd)
+  }
+
+  /**
+   * Log files in the trail's log folder that no valid digest lists, although their name's time or
+   * their LastModified falls inside the time the valid digests cover (away from the windows' edges,
+   * where a file may belong to a neighbouring digest).
+   */
+  private async *unlisted(
+    files: { key: string; lastModified: Date }[],
+  ): AsyncGenerator<ValidationEvent> {
+    if (files.length === 0 || this.covered.length === 0) return
+    const windows = [...this.covered].sort((a, b) => a[0] - b[0])
+    const merged: [number, number][] = []
+    for (const [s, e] of windows) {
+      const last = merged.at(-1)
+      if (last && s <= last[1] + 1000) last[1] = Math.max(last[1], e)
+      else merged.push([s, e])
+    }
+    const { start, end } = this.t
+    const inside = (t: number, width: number) =>
+      t >= start.getTime() &&
+      t <= end.getTime() &&
+      merged.some(([s, e]) => {
+        const m = Math.min(60_000, (e - s) / 10)
+        return t >= s + m && t + width <= e - m
+      })
+    const bucket = this.t.bucket
+    const name = new RegExp(
+      `/${escapeRe(this.t.accountId)}_CloudTrail_${escapeRe(this.t.sourceRegion)}_(\\d{8}T\\d{4}Z)_[^/]+\\.json\\.gz$`,
+    )
+    const candidates: string[] = []
+    for (const o of files) {
+      if (this.referenced.has(`${bucket}/${o.key}`)) continue
+      const m = name.exec(o.key)
+      if (!m) continue
+      const stamp = parseStamp(`${m[1]!.slice(0, -1)}00Z`)
+      if ((stamp && inside(stamp.getTime(), 60_000)) || inside(o.lastModified.getTime(), 1000))
+        candidates.push(o.key)
+    }
+    if (candidates.length === 0) return
+    // Files of other trails delivering to the same folder are listed by those trails' digests.
+    await Promise.all(
+      this.otherDigests.map((k) =>
+        this.run(async () => {
+          try {
+            const d = await this.loadAndVerify(this.publicKeyMap, bucket, k, false)
+            for (const f of Array.isArray(d.logFiles) ? d.logFiles : [])
+              this.referenced.add(`${f.s3Bucket}/${f.s3Object}`)
+          } catch {
+            // Not a valid digest: it accounts for nothing.
+          }
+        }),
+      ),
+    )
+    for (const key of candidates)
+      if (!this.referenced.has(`${bucket}/${key}`)) yield { type: 'log-unlisted', bucket, key }
   }
 
   private interval(): number {
@@ -391,7 +547,10 @@ export class DigestTraverser {
     key: string,
     backfill: boolean,
   ): Promise<DigestFile> {
-    const obj = await this.source.getObject(bucket, key)
+    const id = `${bucket}/${key}`
+    const ahead = this.prefetched.get(id)
+    this.prefetched.delete(id)
+    const obj = await (ahead ?? this.runDigest(() => this.source.getObject(bucket, key)))
     const invalid = (why: string) =>
       new DigestError(`Digest file\ts3://${bucket}/${key}\tINVALID: ${why}`)
     let raw: Buffer
@@ -464,6 +623,7 @@ export class DigestTraverser {
 }
 
 async function gunzipAll(body: Buffer): Promise<Buffer> {
+  if (body.length <= ONE_SHOT_GUNZIP) return gunzipAsync(body)
   const chunks: Buffer[] = []
   await pipeline(Readable.from([body]), createGunzip(), async (src: AsyncIterable<Buffer>) => {
     for await (const chunk of src) chunks.push(chunk)

@@ -346,6 +346,27 @@ describe('LocalObjectStore', () => {
     assert.deepEqual(await readdir(join(dir, '.tmp')), [])
   })
 
+  it('reads concurrently with puts, each read seeing one whole version', async () => {
+    await store.putObject('alpha', 'rw', Buffer.from('v-0'), { metadata: { i: '0' } })
+    const ops: Promise<void>[] = []
+    for (let i = 1; i <= 30; i++) {
+      ops.push(
+        store.putObject('alpha', 'rw', Buffer.from(`v-${i}`.repeat(i)), {
+          metadata: { i: String(i) },
+        }),
+      )
+      for (let j = 0; j < 3; j++)
+        ops.push(
+          store.getObject('alpha', 'rw').then((got) => {
+            const n = Number(got.metadata['i'])
+            assert.equal(got.body.toString(), n === 0 ? 'v-0' : `v-${n}`.repeat(n))
+            assert.equal(got.etag, md5(got.body))
+          }),
+        )
+    }
+    await Promise.all(ops)
+  })
+
   it('keeps concurrent puts to one key consistent', async () => {
     await Promise.all(
       Array.from({ length: 20 }, (_, i) =>

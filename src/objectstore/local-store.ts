@@ -251,23 +251,62 @@ async function md5OfHandle(fh: FileHandle): Promise<string> {
   return hash.digest('hex')
 }
 
-/** Serialises commits per bucket inside this process. */
-class KeyedMutex {
-  private tails = new Map<string, Promise<void>>()
+/**
+ * Per-bucket readers-writer lock inside this process: commits (`run`) are exclusive, opens of an
+ * object for reading (`read`) share the lock with each other. Waiters are served in arrival order;
+ * readers that arrive together behind a writer go in together after it.
+ */
+class KeyedRwLock {
+  private readonly states = new Map<
+    string,
+    { readers: number; writer: boolean; queue: { write: boolean; go: () => void }[] }
+  >()
 
-  async run<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.tails.get(name) ?? Promise.resolve()
-    let release!: () => void
-    const mine = new Promise<void>((r) => (release = r))
-    const tail = prev.then(() => mine)
-    this.tails.set(name, tail)
-    await prev
+  run<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return this.with(name, true, fn)
+  }
+
+  read<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return this.with(name, false, fn)
+  }
+
+  private async with<T>(name: string, write: boolean, fn: () => Promise<T>): Promise<T> {
+    let st = this.states.get(name)
+    if (!st) this.states.set(name, (st = { readers: 0, writer: false, queue: [] }))
+    const free = write ? !st.writer && st.readers === 0 : !st.writer && st.queue.length === 0
+    if (free && st.queue.length === 0) {
+      if (write) st.writer = true
+      else st.readers++
+    } else {
+      await new Promise<void>((go) => st.queue.push({ write, go }))
+    }
     try {
       return await fn()
     } finally {
-      release()
-      if (this.tails.get(name) === tail) this.tails.delete(name)
+      if (write) st.writer = false
+      else st.readers--
+      this.grant(name, st)
     }
+  }
+
+  private grant(
+    name: string,
+    st: { readers: number; writer: boolean; queue: { write: boolean; go: () => void }[] },
+  ): void {
+    while (st.queue.length > 0 && !st.writer) {
+      const next = st.queue[0]!
+      if (next.write) {
+        if (st.readers > 0) break
+        st.queue.shift()
+        st.writer = true
+        next.go()
+        break
+      }
+      st.queue.shift()
+      st.readers++
+      next.go()
+    }
+    if (!st.writer && st.readers === 0 && st.queue.length === 0) this.states.delete(name)
   }
 }
 
@@ -275,7 +314,7 @@ export class LocalObjectStore implements ObjectStore, BucketSettings, BucketAdmi
   private readonly tmpDir: string
   private readonly journalDir: string
   private readonly uploadsDir: string
-  private readonly locks = new KeyedMutex()
+  private readonly locks = new KeyedRwLock()
 
   private constructor(
     readonly root: string,
@@ -742,7 +781,7 @@ export class LocalObjectStore implements ObjectStore, BucketSettings, BucketAdmi
   ): Promise<{ fh: FileHandle; head: ObjectHead; sse?: ObjectEncryption }> {
     const bucketDir = await this.requireBucket(bucket)
     const { dir, name } = this.locate(bucketDir, key)
-    return this.locks.run(bucket, async () => {
+    return this.locks.read(bucket, async () => {
       const path = await this.dataPath(dir, name)
       const missing = () => new NoSuchKeyError('The specified key does not exist.')
       if (!path) throw missing()

@@ -3,10 +3,12 @@
  * `opentrail validate-logs`: validates a trail's log files through its digest chain, as the AWS
  * CLI's `aws cloudtrail validate-logs` does and with the same output lines (valid lines on stdout
  * with --verbose, INVALID lines and gaps on stderr, the same summary), plus what the AWS CLI
- * misses: consecutive deleted digests and deleted newest digests. Talks to CloudTrail
- * (DescribeTrails, GetTrailStatus, ListPublicKeys) and to S3 (GetBucketLocation, ListObjectsV2,
- * GetObject) through the AWS SDK; log files are fetched in parallel. Exit status 1 when anything
- * is invalid, 255 when validation could not run.
+ * misses: consecutive deleted digests, deleted newest digests and inserted log files. Talks to CloudTrail
+ * (DescribeTrails, GetTrailStatus, ListPublicKeys) through the AWS SDK and to S3 (GetBucketLocation,
+ * ListObjectsV2, GetObject) through a lean SigV4 reader on keep-alive connections (digest/s3-source).
+ * Digests are fetched ahead of the chain walk and log files in parallel (--concurrency), while the
+ * output keeps the AWS CLI's order. Exit status 1 when anything is invalid, 255 when validation
+ * could not run.
  */
 import {
   CloudTrailClient,
@@ -14,8 +16,7 @@ import {
   GetTrailStatusCommand,
   ListPublicKeysCommand,
 } from '@aws-sdk/client-cloudtrail'
-import type { S3Client } from '@aws-sdk/client-s3'
-import { InvalidArgumentError, type Command } from 'commander'
+import { Command, InvalidArgumentError } from 'commander'
 import {
   DigestTraverser,
   ValidationError,
@@ -23,6 +24,7 @@ import {
   type ValidationEvent,
   type ValidationSource,
 } from '../../digest/validate.js'
+import { S3Reader } from '../../digest/s3-source.js'
 import { parseTime } from '../args.js'
 import {
   addConnectionOptions,
@@ -90,11 +92,21 @@ export function registerValidateLogs(program: Command): void {
         '--s3-endpoint-url <url>',
         'S3 endpoint (default AWS_ENDPOINT_URL_S3, else the OpenTrail endpoint)',
       )
-      .option('--concurrency <n>', 'log files fetched in parallel', parseCount, 16)
+      .option('--concurrency <n>', 'log files fetched in parallel', parseCount, 32)
       .option('--no-progress', 'no progress bar on stderr'),
   ).action(async (opts: Options) => {
     process.exitCode = await validateLogs(opts)
   })
+}
+
+/**
+ * `opentrail validate-logs …` without loading the other commands (bin/opentrail.js comes here
+ * directly): the command is timed against the AWS CLI's, and most of a CLI start is module loading.
+ */
+export async function runStandalone(argv: string[]): Promise<void> {
+  const program = new Command('opentrail')
+  registerValidateLogs(program)
+  await program.parseAsync(argv)
 }
 
 /** Runs the validation; returns the exit status. */
@@ -115,6 +127,15 @@ export async function validateLogs(opts: Options): Promise<number> {
 }
 
 async function run(opts: Options, out: Output): Promise<number> {
+  const closers: (() => void)[] = []
+  try {
+    return await validateWith(opts, out, closers)
+  } finally {
+    for (const close of closers) close()
+  }
+}
+
+async function validateWith(opts: Options, out: Output, closers: (() => void)[]): Promise<number> {
   process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true'
   const arn = opts.trailArn
   if (!/^arn:.+:cloudtrail:.+:\d{12}:trail\/.+/.test(arn)) {
@@ -147,6 +168,11 @@ async function run(opts: Options, out: Output): Promise<number> {
 
   let bucket = opts.s3Bucket
   let prefix = opts.s3Prefix
+  // Read before listing, so that a digest delivered meanwhile is in the listing.
+  const status = cloudtrail
+    .send(new GetTrailStatusCommand({ Name: arn }))
+    .then((s) => s.LatestDigestDeliveryTime)
+    .catch(() => undefined)
   if (!bucket) {
     const trails = await cloudtrail.send(new DescribeTrailsCommand({}))
     const trail = trails.trailList?.find((t) => t.TrailARN === arn)
@@ -157,37 +183,22 @@ async function run(opts: Options, out: Output): Promise<number> {
     bucket = trail.S3BucketName!
     prefix = trail.S3KeyPrefix
   }
-  // Read before listing, so that a digest delivered meanwhile is in the listing.
-  const latestDigestDelivery = await cloudtrail
-    .send(new GetTrailStatusCommand({ Name: arn }))
-    .then((s) => s.LatestDigestDeliveryTime)
-    .catch(() => undefined)
+  const latestDigestDelivery = await status
 
-  // Loaded here: the S3 SDK is heavy, and the other commands must not pay for it at startup.
-  const S3 = await import('@aws-sdk/client-s3')
-  const s3 = new S3Clients(S3, s3Endpoint, region, credentials)
+  const s3 = new S3Reader({
+    endpoint: s3Endpoint,
+    region,
+    credentials,
+    maxSockets: opts.concurrency + 8,
+    userAgent: CLI_USER_AGENT,
+  })
+  closers.push(() => s3.close())
   const source: ValidationSource = {
     async *listKeys(b, p, startAfter) {
-      const client = await s3.forBucket(b)
-      let token: string | undefined
-      do {
-        const r = await client.send(
-          new S3.ListObjectsV2Command({
-            Bucket: b,
-            Prefix: p,
-            ...(token ? { ContinuationToken: token } : { StartAfter: startAfter }),
-          }),
-        )
-        for (const o of r.Contents ?? []) if (o.Key) yield o.Key
-        token = r.IsTruncated ? r.NextContinuationToken : undefined
-      } while (token)
+      for await (const o of s3.list(b, p, startAfter)) yield o.key
     },
-    async getObject(b, k) {
-      const client = await s3.forBucket(b)
-      const r = await client.send(new S3.GetObjectCommand({ Bucket: b, Key: k }))
-      const body = Buffer.from((await r.Body?.transformToByteArray()) ?? [])
-      return { body, metadata: r.Metadata ?? {} }
-    },
+    getObject: (b, k) => s3.getObject(b, k),
+    listObjects: (b, p) => s3.list(b, p),
     async publicKeys(from, to) {
       const keys = new Map<string, Buffer>()
       let token: string | undefined
@@ -317,6 +328,14 @@ async function report(e: ValidationEvent, c: Counts, out: Output): Promise<void>
       out.status(
         `Public key\t${e.olderFingerprint} -> ${e.newerFingerprint}\tchanged between ` +
           `s3://${e.bucket}/${e.olderKey} and s3://${e.bucket}/${e.newerKey}`,
+      )
+      return
+    case 'log-unlisted':
+      c.invalidLogs++
+      out.status(
+        `Log file\ts3://${e.bucket}/${e.key}\tINVALID: not listed in any digest ` +
+          `(inserted: it falls in the time that valid digests cover)`,
+        true,
       )
       return
     case 'log': {
@@ -456,46 +475,5 @@ class Output {
         `log files ${this.done.logs}/${this.totals.logs}\x1b[K`,
     )
     this.drawn = true
-  }
-}
-
-/** One S3 client per bucket region, the region found with GetBucketLocation as the AWS CLI does. */
-class S3Clients {
-  private readonly clients = new Map<string, S3Client>()
-  private readonly regions = new Map<string, Promise<string>>()
-
-  constructor(
-    private readonly sdk: typeof import('@aws-sdk/client-s3'),
-    private readonly endpoint: string,
-    private readonly defaultRegion: string,
-    private readonly credentials: ReturnType<typeof credentialProvider>,
-  ) {}
-
-  private client(region: string): S3Client {
-    let c = this.clients.get(region)
-    if (!c) {
-      c = new this.sdk.S3Client({
-        endpoint: this.endpoint,
-        region,
-        credentials: this.credentials,
-        forcePathStyle: true,
-        customUserAgent: CLI_USER_AGENT,
-        maxAttempts: 3,
-      })
-      this.clients.set(region, c)
-    }
-    return c
-  }
-
-  async forBucket(bucket: string): Promise<S3Client> {
-    let region = this.regions.get(bucket)
-    if (!region) {
-      region = this.client(this.defaultRegion)
-        .send(new this.sdk.GetBucketLocationCommand({ Bucket: bucket }))
-        .then((r) => r.LocationConstraint || 'us-east-1')
-        .catch(() => this.defaultRegion)
-      this.regions.set(bucket, region)
-    }
-    return this.client(await region)
   }
 }
