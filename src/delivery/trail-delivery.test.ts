@@ -18,7 +18,7 @@ import {
   type DigestFile,
 } from '../digest/digest-file.js'
 import { SigningKeyStore } from '../digest/keystore.js'
-import { TrailDelivery, type TrailDeliveryOptions } from './trail-delivery.js'
+import { deliveryNotification, TrailDelivery, type TrailDeliveryOptions } from './trail-delivery.js'
 
 const ACCOUNT = '111122223333'
 const T0 = Date.parse('2024-01-01T00:00:00Z')
@@ -159,6 +159,37 @@ describe('trail delivery sink', () => {
     const st = d.status(trails[0]!)
     assert.equal(st.latestDeliveryTime, new Date(now).toISOString())
     assert.equal(st.latestDeliveryAttemptSucceeded, new Date(now).toISOString())
+    assert.equal(d.backlog(), 0)
+    await d.close()
+  })
+
+  it('tells onLogFileDelivered of each delivered file, and survives a failing hook', async () => {
+    const told: { trail: string; bucket: string; keys: string[] }[] = []
+    const d = await open({
+      onLogFileDelivered: (trail, bucket, keys) => {
+        told.push({ trail: trail.name, bucket, keys })
+        if (told.length === 1) throw new Error('subscriber down')
+      },
+    })
+    await d.write([entry()], seq)
+    await d.flush()
+    now += 2000
+    await d.write([entry()], seq)
+    await d.flush()
+    const logs = (await allObjects(store, 'logs', 'AWSLogs/')).filter((k) =>
+      k.includes('/CloudTrail/'),
+    )
+    assert.equal(logs.length, 2)
+    assert.deepEqual(
+      told
+        .map((x) => ({ ...x, keys: [...x.keys] }))
+        .sort((a, b) => (a.keys[0]! < b.keys[0]! ? -1 : 1)),
+      logs.sort().map((k) => ({ trail: 'audit', bucket: 'logs', keys: [k] })),
+    )
+    assert.deepEqual(deliveryNotification('logs', [logs[0]!]), {
+      s3Bucket: 'logs',
+      s3ObjectKey: [logs[0]!],
+    })
     assert.equal(d.backlog(), 0)
     await d.close()
   })

@@ -7,6 +7,8 @@
  * gzipped `{"Records":[...]}` log files. A batch leaves the state only after its object was written,
  * so after a crash it is sent again to the same key: each record lands in exactly one log file per
  * trail. Failed sends retry with exponential backoff, forever, and are reported by GetTrailStatus.
+ * After a log file is delivered and recorded, `onLogFileDelivered` (delivery notifications, e.g.
+ * a trail's SNS topic) is told the trail, bucket and key.
  */
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
@@ -53,6 +55,14 @@ export interface TrailDeliveryOptions {
   maxBackoffMs?: number
   /** Selector routing (the trail domain's `trailMatches`). */
   matches?: (trail: Trail, record: CloudTrailRecord) => boolean
+  /**
+   * Called once for each log file after it was written and its delivery recorded, with the trail,
+   * the bucket and the object keys (one key a file, as AWS notifies per file). The trail's own
+   * settings (`snsTopicName`) decide whether anything is sent; `deliveryNotification(bucket, keys)`
+   * builds AWS's message body. Delivery neither waits for it nor retries it: errors are logged.
+   * A crash between recording the delivery and this call loses that one notification.
+   */
+  onLogFileDelivered?: (trail: Trail, bucket: string, keys: string[]) => void | Promise<void>
 }
 
 /** A stable identity for a trail's delivery state: its ARN and creation time. */
@@ -68,6 +78,16 @@ export function errorCode(err: unknown): string {
   if (typeof e.name === 'string' && e.name !== 'Error') return e.name
   if (typeof e.code === 'string') return e.code
   return typeof e.message === 'string' ? e.message : String(err)
+}
+
+/** The message AWS CloudTrail publishes to a trail's SNS topic for a delivered log file. */
+export interface DeliveryNotification {
+  s3Bucket: string
+  s3ObjectKey: string[]
+}
+
+export function deliveryNotification(bucket: string, keys: string[]): DeliveryNotification {
+  return { s3Bucket: bucket, s3ObjectKey: [...keys] }
 }
 
 export class TrailDelivery implements Sink {
@@ -357,7 +377,23 @@ export class TrailDelivery implements Sink {
       })
     })
     await this.spool.remove(st.trailKey, spoolRegion(st), batch.gen)
+    if (trail) this.notifyDelivered(trail, batch.bucket, batch.key)
     return true
+  }
+
+  private notifyDelivered(trail: Trail, bucket: string, key: string): void {
+    const hook = this.o.onLogFileDelivered
+    if (!hook) return
+    const failed = (err: unknown) =>
+      this.o.logger.warn(
+        { trail: trail.name, bucket, key, err: String(err) },
+        'Log file delivery notification failed.',
+      )
+    try {
+      void Promise.resolve(hook(trail, bucket, [key])).catch(failed)
+    } catch (err) {
+      failed(err)
+    }
   }
 }
 
