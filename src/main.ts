@@ -36,6 +36,7 @@ import { RecordingGateway } from './gateway/gateway.js'
 import { gatewaySettings } from './gateway/settings.js'
 import { openMonitoring, type MonitoringWiring } from './monitoring/wiring.js'
 import type { InsightsSink } from './insights/sink.js'
+import { insightsMetricOperations } from './insights/metric-data.js'
 import { openInsights } from './insights/wiring.js'
 import { openNotifications } from './notify/wiring.js'
 import type { NotifyService } from './notify/service.js'
@@ -232,6 +233,7 @@ export async function startServer(
           ),
           ...lookupOperations(lookup),
           ...publicKeyOperations(signingKeys),
+          ...insightsMetricOperations(insights.sink),
           ...lakeOperations(lake, authorizer),
           ...channelOperations(channels),
         },

@@ -350,6 +350,30 @@ export class Detector {
     return out
   }
 
+  /**
+   * Counts of a series per `period` minutes (1, 5 or 60) for periods starting in [from, to),
+   * minutes since the epoch: 1-minute data for the last ~2 hours of the series, 5- and 60-minute
+   * data for the baseline window (7 days). Periods with no data kept are left out.
+   */
+  metricData(key: SeriesKey, from: number, to: number, period: 1 | 5 | 60): [number, number][] {
+    const k = this.keys.get(keyString(key))
+    if (!k) return []
+    const out: [number, number][] = []
+    const s = k.series
+    // What the rings still answer for (later periods had no calls, so they count 0).
+    const oldest = period === 1 ? s.newestMinute() - 127 : (s.newestBucket() - 2047) * 5
+    for (let m = Math.ceil(Math.max(from, oldest) / period) * period; m < to; m += period) {
+      if (period === 1) {
+        out.push([m, s.minute(m)])
+        continue
+      }
+      let n = 0
+      for (let b = m / 5; b < (m + period) / 5; b++) n += s.bucket(b)
+      out.push([m, n])
+    }
+    return out
+  }
+
   /** Open anomalies, then closed ones, newest first. */
   anomalies(): Anomaly[] {
     const open = [...this.keys.values()]

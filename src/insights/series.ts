@@ -94,6 +94,20 @@ export class Series {
     return this.minTag[ms] === minute ? this.minCount[ms]! : 0
   }
 
+  /** The newest minute holding data. */
+  newestMinute(): number {
+    let max = -1
+    for (const t of this.minTag) if (t > max) max = t
+    return max
+  }
+
+  /** The newest 5-minute bucket holding data. */
+  newestBucket(): number {
+    let max = -1
+    for (const t of this.bTag) if (t > max) max = t
+    return max
+  }
+
   attrsAt(minute: number): AttrCounts | undefined {
     const ms = minute % MINUTE_SLOTS
     return this.minTag[ms] === minute ? this.minAttrs[ms] : undefined

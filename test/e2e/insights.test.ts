@@ -16,6 +16,7 @@ import { gunzipSync, gzipSync } from 'node:zlib'
 import {
   CloudTrailClient,
   CreateTrailCommand,
+  ListInsightsMetricDataCommand,
   LookupEventsCommand,
   PutInsightSelectorsCommand,
   StartLoggingCommand,
@@ -284,6 +285,49 @@ describe('Insights: a burst of AccessDenied calls raises Start and End Insights 
       clockOffsetMs: offset(),
     })
     await assert.rejects(limited.list(), { name: 'AccessDeniedException' })
+  })
+
+  it('ListInsightsMetricData returns the per-minute and 5-minute counts behind the chart', async () => {
+    const c = ct(admin)
+    const minute = await c.send(
+      new ListInsightsMetricDataCommand({
+        EventSource: 'cloudtrail.amazonaws.com',
+        EventName: 'CreateTrail',
+        InsightType: 'ApiErrorRateInsight',
+        ErrorCode: 'AccessDenied',
+        Period: 60,
+        StartTime: new Date(t0 - 3600_000),
+      }),
+    )
+    assert.equal(
+      (minute.Values ?? []).reduce((a, b) => a + b, 0),
+      15,
+    )
+    assert.ok((minute.Values ?? []).every((v) => v > 0)) // NonZeroData by default
+    const filled = await c.send(
+      new ListInsightsMetricDataCommand({
+        EventSource: 'cloudtrail.amazonaws.com',
+        EventName: 'PutEventSelectors',
+        InsightType: 'ApiCallRateInsight',
+        Period: 300,
+        DataType: 'FillWithZeros',
+        StartTime: new Date(t0 - 86_400_000),
+        EndTime: new Date(t0),
+      }),
+    )
+    assert.equal(filled.Timestamps?.length, 288)
+    const total = (filled.Values ?? []).reduce((a, b) => a + b, 0)
+    assert.ok(total > 500 && total < 950, String(total)) // 0.5 calls/min of imported history
+    await assert.rejects(
+      c.send(
+        new ListInsightsMetricDataCommand({
+          EventSource: 'cloudtrail.amazonaws.com',
+          EventName: 'CreateTrail',
+          InsightType: 'ApiErrorRateInsight',
+        }),
+      ),
+      { name: 'InvalidParameterException', message: /ErrorCode is required/ },
+    )
   })
 
   it('opentrail insights list and show print the anomalies and the series', async () => {
