@@ -357,11 +357,15 @@ export class RecordingGateway {
 
     // ---- the body: read whole (small calls) or planned as a stream (objects) ---------------
     const s3 = x.call.s3
+    // The chunk-signing key is derived only for the calls that send signed chunks.
+    let key: Buffer | undefined
     const signing: ChunkSigning = {
       seedSignature: auth!.signature,
       amzDate: auth!.amzDate,
       scope: `${auth!.date}/${auth!.region}/${auth!.service}/aws4_request`,
-      signingKey: signingKey(secret, auth!.date, auth!.region, auth!.service),
+      get signingKey() {
+        return (key ??= signingKey(secret, auth!.date, auth!.region, auth!.service))
+      },
     }
     let body: Buffer | undefined
     let plan: StreamPlan | undefined

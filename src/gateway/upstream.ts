@@ -68,6 +68,7 @@ export class Upstream {
   readonly url: URL
   private readonly agent: HttpAgent
   private readonly basePath: string
+  private readonly signers = new Map<string, SignatureV4>()
 
   constructor(
     url: string,
@@ -110,14 +111,7 @@ export class Upstream {
     if (call.contentSha256) headers['x-amz-content-sha256'] = call.contentSha256
     const isS3 = call.service === 's3'
     const path = this.basePath + (call.path || '/')
-    const signer = new SignatureV4({
-      credentials: this.credentials,
-      region: call.region,
-      service: call.service,
-      sha256: Hash.bind(null, 'sha256'),
-      uriEscapePath: !isS3,
-      applyChecksum: false,
-    })
+    const signer = this.signer(call.region, call.service)
     const signed = await signer.sign(
       new HttpRequest({
         method: call.method,
@@ -143,6 +137,25 @@ export class Upstream {
       headers: out,
       agent: this.agent,
     })
+  }
+
+  /** One signer per region and service (it caches its signing keys by day). */
+  private signer(region: string, service: string): SignatureV4 {
+    const id = `${region}/${service}`
+    let signer = this.signers.get(id)
+    if (!signer) {
+      if (this.signers.size >= 256) this.signers.clear()
+      signer = new SignatureV4({
+        credentials: this.credentials,
+        region,
+        service,
+        sha256: Hash.bind(null, 'sha256'),
+        uriEscapePath: service !== 's3',
+        applyChecksum: false,
+      })
+      this.signers.set(id, signer)
+    }
+    return signer
   }
 
   close(): void {

@@ -592,6 +592,32 @@ describe('recording gateway in front of moto_server', () => {
     )
     assert.equal((ev['additionalEventData'] as Params)['bytesTransferredIn'], size)
 
+    // The download streams back the same way.
+    const downBefore = process.memoryUsage().rss
+    let downPeak = downBefore
+    const downSampler = setInterval(
+      () => (downPeak = Math.max(downPeak, process.memoryUsage().rss)),
+      20,
+    )
+    let received = 0
+    let got
+    try {
+      got = await s3.send(new GetObjectCommand({ Bucket: 'gw-sdk', Key: 'big.bin' }))
+      for await (const c of got.Body as AsyncIterable<Buffer>) received += c.length
+    } finally {
+      clearInterval(downSampler)
+    }
+    assert.equal(received, size)
+    t.diagnostic(
+      `RSS growth during the download: ${((downPeak - downBefore) / MIB).toFixed(1)} MiB`,
+    )
+    assert.ok(downPeak - downBefore < size / 2)
+    const getEv = await inTrail(
+      'the 200 MB GetObject',
+      (e) => e.requestID === got.$metadata.requestId,
+    )
+    assert.equal((getEv['additionalEventData'] as Params)['bytesTransferredOut'], size)
+
     // A client that sends 1 MiB of a declared 8 MiB and hangs up: recorded, nothing stored.
     const url = new URL(gw)
     const signer = new SignatureV4({
