@@ -25,6 +25,8 @@ import { AuditEventsEndpoint } from './domains/lake/audit-events.js'
 import { ChannelService } from './domains/lake/channels.js'
 import { trailOperations } from './domains/trails/handlers.js'
 import { TrailService } from './domains/trails/service.js'
+import { postureBinding } from './domains/posture/handlers.js'
+import { PostureService } from './domains/posture/service.js'
 import { openJsonTrailStore } from './domains/trails/store.js'
 import { ApiHandler } from './http/api.js'
 import { createHttpServer } from './http/server.js'
@@ -42,7 +44,7 @@ import { openNotifications } from './notify/wiring.js'
 import type { NotifyService } from './notify/service.js'
 import { LocalObjectStore } from './objectstore/local-store.js'
 import { MasterKeyStore } from './objectstore/master-keys.js'
-import type { ObjectStore } from './objectstore/port.js'
+import { hasBucketSettings, type ObjectStore } from './objectstore/port.js'
 import { S3ObjectStore } from './objectstore/s3-store.js'
 import { FileEventLog } from './pipeline/file-log.js'
 import { Pipeline } from './pipeline/pipeline.js'
@@ -240,6 +242,14 @@ export async function startServer(
       },
       imports: imports.binding(() => identities.defaultAccountId),
       insights: insights.binding(() => identities.defaultAccountId),
+      posture: postureBinding(
+        new PostureService({
+          trails: (scope) => trails.visible(scope),
+          ...(hasBucketSettings(objectStore)
+            ? { bucketSettings: (b: string) => objectStore.getBucketSettings(b) }
+            : {}),
+        }),
+      ),
       sns: notifications.binding,
       events: eventsBinding(rules, notifications.service),
       logs: monitoring.bindings.logs,

@@ -24,6 +24,7 @@ import {
   PutPublicAccessBlockCommand,
   S3Client,
 } from '@aws-sdk/client-s3'
+import { rawCall } from '../helpers/raw.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
 
 const BIN = fileURLToPath(new URL('../../bin/opentrail.js', import.meta.url))
@@ -210,5 +211,27 @@ describe('opentrail check against a started server', () => {
     const unknown = await check('--control', 'S3.1')
     assert.equal(unknown.code, 2)
     assert.match(unknown.stderr, /Unknown control S3\.1/)
+
+    // The same report from the server's API (beyond AWS), evaluated over its own state.
+    const key = { accessKeyId: ts.accessKeyId, secretAccessKey: ts.secretAccessKey }
+    const api = await rawCall(ts.url, {
+      target: 'OpenTrailPosture_20250601.GetSecurityPosture',
+      key,
+    })
+    assert.equal(api.status, 200, api.text)
+    const served = api.body as unknown as WireReport
+    const cliReport = JSON.parse((await check('-o', 'json')).stdout) as WireReport
+    assert.deepEqual(served.Summary, cliReport.Summary)
+    assert.deepEqual(
+      served.Controls.map((c) => [c.ControlId, c.Status, c.Findings]),
+      cliReport.Controls.map((c) => [c.ControlId, c.Status, c.Findings]),
+    )
+    const badApi = await rawCall(ts.url, {
+      target: 'OpenTrailPosture_20250601.GetSecurityPosture',
+      key,
+      body: JSON.stringify({ Controls: ['S3.1'] }),
+    })
+    assert.equal(badApi.status, 400)
+    assert.equal(badApi.errorType?.split(':')[0], 'InvalidParameterException')
   })
 })
