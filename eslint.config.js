@@ -3,7 +3,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['node_modules', 'data', 'console/dist', 'dist', 'docs', 'coverage'] },
+  { ignores: ['node_modules', 'data', 'console/dist', 'web/dist', 'dist', 'docs', 'coverage'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -1,0 +1,253 @@
+/**
+ * The web console in a real browser (Debian's Chromium through playwright-core): the seeds' flows
+ * end to end against a started server, accessibility basics (every control labelled, keyboard
+ * use), and screenshots of the main pages written to docs/screenshots/.
+ *
+ * Skips (and says so) when /usr/bin/chromium or the built console (web/dist) is missing.
+ */
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { existsSync } from 'node:fs'
+import { mkdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { GetTrailCommand } from '@aws-sdk/client-cloudtrail'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import { startTestServer, type TestServer } from '../helpers/server.js'
+
+const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium'
+const BUILT = new URL('../../web/dist/index.html', import.meta.url).pathname
+const SHOTS = new URL('../../docs/screenshots/', import.meta.url).pathname
+const missing = !existsSync(CHROMIUM)
+  ? `no Chromium at ${CHROMIUM} (apt-get install chromium)`
+  : !existsSync(BUILT)
+    ? 'the console is not built (npm run build:console)'
+    : undefined
+if (missing) process.stdout.write(`# browser tests skipped: ${missing}\n`)
+
+/** Controls that have no accessible name (label, aria-label or aria-labelledby). */
+async function unlabelled(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const out: string[] = []
+    for (const el of document.querySelectorAll<HTMLElement>('input, select, textarea, button')) {
+      if (el.closest('[hidden]') || (el as HTMLInputElement).type === 'hidden') continue
+      const named =
+        ((el as HTMLInputElement).labels?.length ?? 0) > 0 ||
+        el.getAttribute('aria-label') ||
+        el.getAttribute('aria-labelledby') ||
+        (el.tagName === 'BUTTON' && el.textContent?.trim())
+      if (!named) out.push(el.outerHTML.slice(0, 120))
+    }
+    return out
+  })
+}
+
+/** Clicks a section in the side navigation. */
+function nav(page: Page, name: string): Promise<void> {
+  return page
+    .getByRole('navigation', { name: 'Console sections' })
+    .getByRole('link', { name })
+    .click()
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false })
+}
+
+describe('web console in Chromium', { skip: missing }, () => {
+  let t: TestServer
+  let browser: Browser
+  let page: Page
+  let password: string
+  const trailName = 'web-trail'
+
+  before(async () => {
+    t = await startTestServer({ deliveryIntervalSeconds: 1, digestIntervalSeconds: 5 })
+    password = (await readFile(join(t.dataDir, 'console-password'), 'utf8')).trim()
+    await mkdir(SHOTS, { recursive: true })
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+    })
+    const context = await browser.newContext({ viewport: { width: 1360, height: 860 } })
+    page = await context.newPage()
+    page.setDefaultTimeout(15_000)
+  })
+  after(async () => {
+    await browser?.close()
+    await t?.close()
+  })
+
+  it('refuses a wrong password, then signs in with the keyboard only', async () => {
+    await page.goto(`${t.url}/console/`)
+    await page.getByLabel('IAM user name').fill('admin')
+    await page.getByLabel('Password').fill('not-the-password')
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.getByRole('alert').getByText('incorrect').waitFor()
+    assert.deepEqual(await unlabelled(page), [])
+    await shot(page, 'sign-in')
+
+    // Keyboard only: focus the user name box, type, Tab to the password, Enter.
+    await page.getByLabel('IAM user name').focus()
+    await page.keyboard.press('Control+A')
+    await page.keyboard.type('admin')
+    await page.keyboard.press('Tab')
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'password')
+    await page.keyboard.type(password)
+    await page.keyboard.press('Enter')
+    await page.getByRole('heading', { name: 'Dashboard' }).waitFor()
+    assert.equal(await page.title(), 'Dashboard | OpenTrail')
+  })
+
+  it('creates a trail with the wizard (attributes, log events, review)', async () => {
+    await nav(page, 'Trails')
+    await page.getByRole('link', { name: 'Create trail' }).click()
+    await page.getByRole('heading', { name: 'Choose trail attributes' }).waitFor()
+    await page.getByLabel('Trail name').fill(trailName)
+    assert.deepEqual(await unlabelled(page), [])
+    await shot(page, 'trail-wizard')
+    await page.getByRole('button', { name: 'Next' }).click()
+    await page.getByRole('heading', { name: 'Choose log events' }).waitFor()
+    assert.equal(await page.getByLabel('Management events').isChecked(), true)
+    assert.deepEqual(await unlabelled(page), [])
+    await page.getByRole('button', { name: 'Next' }).click()
+    await page.getByRole('heading', { name: 'Review and create' }).waitFor()
+    await page.getByRole('button', { name: 'Create trail' }).click()
+    await page.getByRole('heading', { name: trailName, level: 1 }).waitFor()
+    await page.getByText('On', { exact: true }).waitFor() // logging started
+  })
+
+  it('finds an API call in Event history, filtered by Event name over the last 30 minutes', async () => {
+    const call = await t.client().send(new GetTrailCommand({ Name: trailName }))
+    assert.equal(call.Trail?.Name, trailName)
+    await nav(page, 'Event history')
+    await page.getByRole('heading', { name: 'Event history' }).waitFor()
+    await page.getByLabel('Lookup attribute 1', { exact: true }).selectOption('EventName')
+    await page.getByLabel('Value of lookup attribute 1').fill('GetTrail')
+    await page.getByText('30m', { exact: true }).click()
+    await page.getByRole('button', { name: 'Search' }).click()
+    const table = page.getByRole('table', { name: 'Events' })
+    await table.getByRole('row').nth(1).getByText('GetTrail').waitFor()
+    assert.match((await page.getByRole('status').first().textContent()) ?? '', /^1 event$/)
+    assert.deepEqual(await unlabelled(page), [])
+
+    // Keyboard: focus the rows, Down to the first, Enter opens it, Escape closes it.
+    await page.getByLabel('Events: use the arrow keys to move, Enter to open').focus()
+    await page.keyboard.press('Home')
+    await page.keyboard.press('Enter')
+    const detail = page.getByRole('complementary')
+    await detail.getByRole('heading', { name: 'GetTrail' }).waitFor()
+    const json = (await detail.getByLabel('Event record JSON').textContent()) ?? ''
+    assert.match(json, /"eventName": "GetTrail"/)
+    assert.match(json, new RegExp(`"name": "${trailName}"`))
+    await page.evaluate(() => scrollTo(0, 0))
+    await shot(page, 'event-history')
+    await page.keyboard.press('Escape')
+    await detail.waitFor({ state: 'detached' })
+  })
+
+  it('shows the failed sign-in and the console-made calls in Event history', async () => {
+    await page.getByLabel('Value of lookup attribute 1').fill('ConsoleLogin')
+    await page.getByText('1h', { exact: true }).click()
+    await page.getByRole('button', { name: 'Search' }).click()
+    const rows = page.getByRole('table', { name: 'Events' }).getByRole('row')
+    await rows.nth(2).waitFor() // header + 2 sign-ins
+    let failure = ''
+    for (const i of [1, 2]) {
+      await rows.nth(i).click()
+      const json = (await page.getByLabel('Event record JSON').textContent()) ?? ''
+      if (json.includes('"ConsoleLogin": "Failure"')) failure = json
+    }
+    assert.match(failure, /"errorMessage": "Failed authentication"/)
+    assert.match(failure, /"MFAUsed": "No"/)
+
+    // CreateTrail made in the wizard: recorded as the console session.
+    await page.getByLabel('Value of lookup attribute 1').fill('CreateTrail')
+    await page.getByRole('button', { name: 'Search' }).click()
+    await rows.nth(1).getByText('CreateTrail').waitFor()
+    await rows.nth(1).click()
+    const json = (await page.getByLabel('Event record JSON').textContent()) ?? ''
+    assert.match(json, /"sessionCredentialFromConsole": "true"/)
+    assert.match(json, /"accessKeyId": "ASIA/)
+  })
+
+  it("opens the trail's delivered log file holding the call", async () => {
+    await nav(page, 'Trails')
+    await page.getByRole('link', { name: trailName }).click()
+    const files = page.getByRole('region', { name: 'Delivered log files' })
+    // Walk down AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/ until the file holding GetTrail.
+    const browser = files.locator('.browser')
+    /** Clicks a folder button and waits until that folder's listing has loaded. */
+    const enter = async (click: () => Promise<void>, prefix: string) => {
+      await click()
+      await files.locator(`.browser[data-prefix="${prefix}"][aria-busy="false"]`).waitFor()
+    }
+    const root = `AWSLogs/`
+    for (let attempt = 0; ; attempt++) {
+      await enter(() => files.getByRole('button', { name: /^s3:\/\// }).click(), root)
+      let opened = false
+      for (let depth = 0; depth < 8; depth++) {
+        const file = files.locator('.file')
+        if ((await file.count()) > 0) {
+          for (let i = (await file.count()) - 1; i >= 0 && !opened; i--) {
+            await file.nth(i).click()
+            const records = files.getByRole('table', { name: 'Records in the log file' })
+            await records.waitFor()
+            opened = (await records.getByText('GetTrail', { exact: true }).count()) > 0
+          }
+          break
+        }
+        // CloudTrail/ sorts after CloudTrail-Digest/; every other level has one folder.
+        const named = files.getByRole('button', { name: 'CloudTrail/', exact: true })
+        const folder = (await named.count()) ? named : files.locator('.folder').first()
+        if ((await folder.count()) === 0) break
+        const here = (await browser.getAttribute('data-prefix')) ?? ''
+        const name = (await folder.textContent()) ?? ''
+        await enter(() => folder.click(), here + name)
+      }
+      if (opened) break
+      assert.ok(attempt < 20, 'the log file with GetTrail was not delivered')
+      await page.waitForTimeout(500)
+    }
+    await files.getByRole('heading', { level: 3 }).scrollIntoViewIfNeeded()
+    await shot(page, 'trail-log-file')
+  })
+
+  it('validates the log files of the last hour', async () => {
+    const panel = page.getByRole('region', { name: 'Log file validation' })
+    await page.waitForTimeout(6000) // one digest interval, so a digest covers the log file
+    await panel.getByRole('button', { name: 'Validate log files' }).click()
+    const status = panel.getByRole('status')
+    await status.waitFor()
+    const text = (await status.textContent()) ?? ''
+    assert.match(text, /^Valid: (\d+)\/\1 digest files valid, (\d+)\/\2 log files valid/)
+    assert.doesNotMatch(text, /^Valid: 0\/0/)
+    await panel.scrollIntoViewIfNeeded()
+    await shot(page, 'trail-validation')
+  })
+
+  it('stops and starts logging, and edits a section', async () => {
+    await page.getByRole('button', { name: 'Stop logging' }).click()
+    await page.getByRole('button', { name: 'Start logging' }).waitFor()
+    await page.getByRole('button', { name: 'Start logging' }).click()
+    await page.getByRole('button', { name: 'Stop logging' }).waitFor()
+    await page.getByRole('button', { name: 'Edit tags' }).click()
+    await page.getByRole('button', { name: 'Add tag' }).click()
+    await page.getByLabel('Tag 1 key').fill('team')
+    await page.getByLabel('Tag 1 value').fill('audit')
+    await page.getByRole('button', { name: 'Save changes' }).click()
+    await page.getByText('Tags saved.').waitFor()
+    const tags = page.getByRole('region', { name: 'Tags' })
+    await tags.getByText('audit').waitFor()
+    await page.evaluate(() => scrollTo(0, 0))
+    await shot(page, 'trail-detail')
+  })
+
+  it('shows the dashboard with the trail logging', async () => {
+    await nav(page, 'Dashboard')
+    const trails = page.getByRole('article', { name: 'Trails' })
+    await trails.getByText('Logging').waitFor()
+    const failed = page.getByRole('article', { name: 'Failed sign-ins (24 h)' })
+    await failed.getByText('admin').waitFor()
+    await shot(page, 'dashboard')
+  })
+})
