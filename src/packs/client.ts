@@ -28,6 +28,8 @@ export interface PackApi {
   putRule(name: string, pattern: string, description: string): Promise<string>
   putTargets(rule: string, targets: { Id: string; Arn: string }[]): Promise<void>
   listRules(prefix: string): Promise<string[]>
+  /** Creates the log group unless it exists. */
+  ensureLogGroup(name: string): Promise<void>
   putMetricFilter(input: Record<string, unknown>): Promise<void>
   putMetricAlarm(input: Record<string, unknown>): Promise<void>
   trails(): Promise<{ name: string; logGroupArn?: string }[]>
@@ -171,6 +173,13 @@ export function packApi(o: {
         token = r.NextToken
       } while (token)
       return names
+    },
+    async ensureLogGroup(name) {
+      try {
+        await call('logs', 'Logs_20140328.CreateLogGroup', '1.1', { logGroupName: name })
+      } catch (e) {
+        if ((e as PackApiError).code !== 'ResourceAlreadyExistsException') throw e
+      }
     },
     async putMetricFilter(input) {
       await call('logs', 'Logs_20140328.PutMetricFilter', '1.1', input)

@@ -66,6 +66,8 @@ export async function enableCis(
   api: PackApi,
   o: { logGroupName: string; topicArn: string },
 ): Promise<{ controls: string[]; logGroupName: string; topicArn: string }> {
+  // A trail creates its log group on first delivery; the filters need it now.
+  await api.ensureLogGroup(o.logGroupName)
   for (const c of CIS_CONTROLS) {
     await api.putMetricFilter(cisMetricFilter(c, o.logGroupName))
     await api.putMetricAlarm(cisAlarm(c, o.topicArn))
