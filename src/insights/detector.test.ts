@@ -222,6 +222,22 @@ describe('insights detector (replay with known answers)', () => {
     assert.equal(run(s, strict).length, 0)
   })
 
+  it('forgets series with no calls in the last 7 days of their account and region', () => {
+    const d = detector()
+    const s = base([{ eventSource: 'ssm.amazonaws.com', eventName: 'SendCommand', rate: 0.2 }])
+    const old = [...generate({ ...s, minutes: 60 })]
+    for (const r of old) d.observe({ ...r, eventName: 'OldApi' })
+    for (const r of generate({
+      ...s,
+      start: new Date(START.getTime() + 8 * 86_400_000),
+      minutes: 60,
+    }))
+      d.observe(r)
+    assert.equal(d.seriesCount(), 2)
+    assert.equal(d.prune(), 1)
+    assert.equal(d.seriesCount(), 1)
+  })
+
   it('state survives a snapshot: a restored detector ends the anomaly the original started', () => {
     const s = base(
       [{ eventSource: 'ssm.amazonaws.com', eventName: 'SendCommand', rate: 0.04 }],

@@ -64,6 +64,8 @@ interface KeyState {
   open?: Open
   /** Windows up to this minute were part of an ended anomaly: late calls do not restart it. */
   doneThrough?: number
+  /** The newest minute counted. */
+  last: number
 }
 
 const minuteOf = (ms: number) => Math.floor(ms / 60_000)
@@ -139,9 +141,10 @@ export class Detector {
       const ks = keyString(key)
       let k = this.keys.get(ks)
       if (!k) {
-        k = { key, ks, stream: sid, series: new Series(minute) }
+        k = { key, ks, stream: sid, series: new Series(minute), last: minute }
         this.keys.set(ks, k)
       }
+      if (minute > k.last) k.last = minute
       const inAnomaly = k.open !== undefined && minute >= k.open.startMinute
       k.series.add(minute, attrs, !inAnomaly, this.tau)
       if (k.profile && minute < k.profile.hour * 60) k.profile = undefined
@@ -159,6 +162,21 @@ export class Detector {
     }
     if (advanced) out.push(...this.closeThrough(sid, st, st.head - this.params.latenessMinutes))
     return out
+  }
+
+  /**
+   * Forgets series without calls in the baseline window before their stream's newest event (their
+   * baseline is empty anyway): memory follows the APIs in use, not every API ever seen.
+   */
+  prune(): number {
+    let dropped = 0
+    for (const [ks, k] of this.keys) {
+      const st = this.streams.get(k.stream)!
+      if (k.open || k.last >= st.head - this.tau) continue
+      this.keys.delete(ks)
+      dropped++
+    }
+    return dropped
   }
 
   /** Lets wall-clock time close windows of live streams (those with events in the horizon). */
@@ -400,6 +418,7 @@ export class Detector {
         stream: k.stream,
         series: k.series.toJSON(),
         doneThrough: k.doneThrough,
+        last: k.last,
         open: k.open ? { ...k.open, attrs: k.open.attrs.map((m) => [...m]) } : undefined,
       })),
       closed: this.closed,
@@ -420,6 +439,7 @@ export class Detector {
         key: parseKeyOf(ks),
         ks,
         stream: e['stream'] as string,
+        last: (e['last'] as number | undefined) ?? 0,
         series: Series.fromJSON(e['series'] as Record<string, unknown>),
         ...(typeof e['doneThrough'] === 'number' ? { doneThrough: e['doneThrough'] } : {}),
         ...(open

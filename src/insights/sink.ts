@@ -147,7 +147,10 @@ export class InsightsSink implements Sink {
   }
 
   tick(): Promise<void> {
-    return this.serial(() => this.emit(this.detector.advance(this.nowMinute())))
+    return this.serial(async () => {
+      this.detector.prune()
+      await this.emit(this.detector.advance(this.nowMinute()))
+    })
   }
 
   private nowMinute(): number {
