@@ -4,7 +4,9 @@
  * spooled durably (fsync + atomic checkpoint per batch, as the pipeline calls the sink), sealed
  * and written as gzipped `{"Records":[...]}` log files into the embedded object store.
  *
- *   npx tsx bench/delivery.ts [--events 200000] [--batch 5000]
+ *   npx tsx bench/delivery.ts [--events 200000] [--batch 5000] [--kms]
+ *
+ * `--kms` gives the trail a KmsKeyId: the embedded store then encrypts every file at rest.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -13,14 +15,16 @@ import { SigningKeyStore } from '../src/digest/keystore.js'
 import { TrailDelivery } from '../src/delivery/trail-delivery.js'
 import { defaultEventSelectors, type Trail } from '../src/domains/trails/model.js'
 import { LocalObjectStore } from '../src/objectstore/local-store.js'
+import { MasterKeyStore } from '../src/objectstore/master-keys.js'
 import { systemClock } from '../src/shared/clock.js'
 import { createLogger } from '../src/telemetry/logger.js'
 import { EventGenerator } from './generator.js'
-import { arg, int, mib, ms, peakRss, table } from './util.js'
+import { arg, flag, int, mib, ms, peakRss, table } from './util.js'
 
 const N = arg('events', 'BENCH_DELIVERY_EVENTS', 200_000)
 const BATCH = arg('batch', 'BENCH_DELIVERY_BATCH', 5000)
 const ACCOUNT = '111122223333'
+const KMS = flag('kms')
 
 async function main(): Promise<void> {
   const now = Date.now()
@@ -35,7 +39,9 @@ async function main(): Promise<void> {
     }))
   const dir = await mkdtemp(join(tmpdir(), 'opentrail-bench-delivery-'))
   try {
-    const store = await LocalObjectStore.open(join(dir, 'buckets'))
+    const store = await LocalObjectStore.open(join(dir, 'buckets'), {
+      masterKeys: await MasterKeyStore.open(join(dir, 'keys')),
+    })
     await store.createBucket('bench-bucket')
     const trail: Trail = {
       name: 'bench',
@@ -53,6 +59,7 @@ async function main(): Promise<void> {
       isLogging: true,
       startLoggingTime: new Date(now - 3600_000).toISOString(),
       createdAt: new Date(now - 3600_000).toISOString(),
+      ...(KMS ? { kmsKeyId: `arn:aws:kms:us-east-1:${ACCOUNT}:alias/bench` } : {}),
     }
     const keys = await SigningKeyStore.open(join(dir, 'keys'), systemClock, {
       rotationSeconds: 86_400,
@@ -83,7 +90,7 @@ async function main(): Promise<void> {
     const t2 = performance.now()
     await sink.close()
     const files = (await store.listObjects('bench-bucket', { prefix: 'AWSLogs/' })).objects
-    table('Trail delivery', [
+    table(`Trail delivery${KMS ? ' (KmsKeyId: encrypted at rest)' : ''}`, [
       ['events', int(N)],
       ['routed to the trail', int(routed)],
       ['spool (route + fsync + checkpoint)', `${int((N / (t1 - t0)) * 1000)} events/s`],
