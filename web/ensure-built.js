@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
 import process from 'node:process'
+import { URL } from 'node:url'
 
 const root = new URL('..', import.meta.url).pathname
 if (!existsSync(new URL('dist/index.html', import.meta.url))) {
