@@ -93,7 +93,7 @@ describe('opentrail check against a started server', () => {
     const empty = JSON.parse(none.stdout) as WireReport
     assert.deepEqual(
       empty.Controls.filter((c) => c.Status === 'FAILED').map((c) => c.ControlId),
-      ['CloudTrail.1', 'CloudTrail.3'],
+      ['CloudTrail.1', 'CloudTrail.3', 'S3.22', 'S3.23'],
     )
 
     const ct = ts.client()
@@ -140,9 +140,11 @@ describe('opentrail check against a started server', () => {
         ['CloudTrail.6', 'FAILED'],
         ['CloudTrail.7', 'FAILED'],
         ['CloudTrail.9', 'FAILED'],
+        ['S3.22', 'FAILED'],
+        ['S3.23', 'FAILED'],
       ],
     )
-    assert.deepEqual(report.Summary, { Passed: 0, Failed: 8, Unknown: 0, NotApplicable: 0 })
+    assert.deepEqual(report.Summary, { Passed: 0, Failed: 10, Unknown: 0, NotApplicable: 0 })
     const c6 = report.Controls.find((c) => c.ControlId === 'CloudTrail.6')!
     assert.match(c6.Findings[0]!.Reason, /statement "Everyone"/)
     assert.equal(c6.Findings[0]!.Resource, 'arn:aws:s3:::posture-logs')
@@ -164,7 +166,13 @@ describe('opentrail check against a started server', () => {
     await ct.send(
       new PutEventSelectorsCommand({
         TrailName: 'posture',
-        EventSelectors: [{ ReadWriteType: 'All', IncludeManagementEvents: true }],
+        EventSelectors: [
+          {
+            ReadWriteType: 'All',
+            IncludeManagementEvents: true,
+            DataResources: [{ Type: 'AWS::S3::Object', Values: ['arn:aws:s3'] }],
+          },
+        ],
       }),
     )
     await ct.send(new StartLoggingCommand({ Name: 'posture' }))
@@ -196,7 +204,7 @@ describe('opentrail check against a started server', () => {
 
     const good = await check()
     assert.equal(good.code, 0, good.stdout + good.stderr)
-    assert.match(good.stdout, /8 passed, 0 failed, 0 unknown, 0 not applicable/)
+    assert.match(good.stdout, /10 passed, 0 failed, 0 unknown, 0 not applicable/)
     assert.match(good.stdout, /PASSED\s+CloudTrail\.6\s+CRITICAL/)
 
     const one = await check('--control', 'CloudTrail.9', '--required-tag', 'env', '-o', 'json')

@@ -5,7 +5,7 @@
  * their buckets' settings to findings, and remediation steps built from the failing resources.
  */
 import { publicReasons } from './bucket.js'
-import { managementCoverage } from './coverage.js'
+import { managementCoverage, s3DataCoverage } from './coverage.js'
 import type {
   PostureBucket,
   PostureInput,
@@ -343,7 +343,53 @@ const cloudTrail9: Control = {
   },
 }
 
-/** In Security Hub's order. */
+/** S3.22 / S3.23 (CIS 3.0 3.8 / 3.9): a multi-Region trail logs every bucket's object writes / reads. */
+function s3DataEvents(kind: 'write' | 'read'): Control {
+  const write = kind === 'write'
+  return {
+    id: write ? 'S3.22' : 'S3.23',
+    title: `S3 general purpose buckets should log object-level ${kind} events`,
+    severity: 'MEDIUM',
+    cis: [write ? 'CIS 3.0.0 3.8' : 'CIS 3.0.0 3.9'],
+    evaluate(input) {
+      const good = input.trails.filter(
+        (t) => t.isMultiRegionTrail && t.isLogging && s3DataCoverage(t)[kind],
+      )
+      if (good.length > 0) {
+        return [
+          pass(
+            'account',
+            `Trail ${good.map((t) => t.name).join(', ')} logs object-level ${kind} events of all S3 buckets.`,
+          ),
+        ]
+      }
+      return [
+        fail(
+          'account',
+          input.trails.length === 0
+            ? 'There are no trails.'
+            : `No logging multi-Region trail logs object-level ${kind} events of all S3 buckets.`,
+        ),
+      ]
+    },
+    remediate(_failed, input, o) {
+      const t = input.trails.find((x) => x.isMultiRegionTrail) ?? input.trails[0]
+      const name = t?.name ?? 'management-events'
+      return [
+        `Log S3 object-level ${kind} events of all buckets on a multi-Region trail (this replaces its ` +
+          'basic selectors; keep management events in the list):',
+        aws(
+          'cloudtrail',
+          o,
+          `put-event-selectors --trail-name ${name} --event-selectors '[{"ReadWriteType":"All",` +
+            `"IncludeManagementEvents":true,"DataResources":[{"Type":"AWS::S3::Object","Values":["arn:aws:s3"]}]}]'`,
+        ),
+      ]
+    },
+  }
+}
+
+/** In Security Hub's order, then the CIS-only S3 data event checks. */
 export const CONTROLS: readonly Control[] = [
   cloudTrail1,
   cloudTrail2,
@@ -353,4 +399,6 @@ export const CONTROLS: readonly Control[] = [
   cloudTrail6,
   cloudTrail7,
   cloudTrail9,
+  s3DataEvents('write'),
+  s3DataEvents('read'),
 ]

@@ -50,3 +50,39 @@ function addAdvanced(s: PostureAdvancedSelector, out: ManagementCoverage): void 
   out.write ||= write
   out.excludedSources.push(...(field('eventSource')?.notEquals ?? []))
 }
+
+/** All S3 buckets' object-level events: basic `arn:aws:s3` (or `arn:aws:s3:::`) values. */
+const ALL_S3 = new Set(['arn:aws:s3', 'arn:aws:s3:::'])
+
+/**
+ * Whether the trail logs object-level read and write events of every S3 bucket (CIS 3.8 and 3.9):
+ * a basic selector with an `AWS::S3::Object` data resource for all buckets, or an advanced
+ * selector for `eventCategory` Data and `resources.type` AWS::S3::Object with no ARN narrowing.
+ */
+export function s3DataCoverage(t: PostureTrail): { read: boolean; write: boolean } {
+  const out = { read: false, write: false }
+  if (t.advancedEventSelectors && t.advancedEventSelectors.length > 0) {
+    for (const s of t.advancedEventSelectors) {
+      const field = (name: string) => s.fieldSelectors.find((f) => f.field === name)
+      if (!field('eventCategory')?.equals?.includes('Data')) continue
+      if (!field('resources.type')?.equals?.includes('AWS::S3::Object')) continue
+      // Any condition on the ARN, event name or source (even an exclusion) narrows the selector.
+      if (field('resources.ARN') || field('eventName') || field('eventSource')) continue
+      const ro = field('readOnly')
+      const only = ro?.equals?.length === 1 ? ro.equals[0] : undefined
+      if (only !== 'false') out.read = true
+      if (only !== 'true') out.write = true
+    }
+    return out
+  }
+  for (const s of t.eventSelectors ?? []) {
+    const all = (s.dataResources ?? []).some(
+      (d) => d.type === 'AWS::S3::Object' && d.values.some((v) => ALL_S3.has(v)),
+    )
+    if (!all) continue
+    const rw = s.readWriteType ?? 'All'
+    if (rw !== 'WriteOnly') out.read = true
+    if (rw !== 'ReadOnly') out.write = true
+  }
+  return out
+}

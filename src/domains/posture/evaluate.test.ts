@@ -20,7 +20,13 @@ function good(): { trail: PostureTrail; bucket: PostureBucket } {
       logFileValidationEnabled: true,
       cloudWatchLogsLogGroupArn: `arn:aws:logs:us-east-1:${ACCT}:log-group:ct:*`,
       isLogging: true,
-      eventSelectors: [{ readWriteType: 'All', includeManagementEvents: true }],
+      eventSelectors: [
+        {
+          readWriteType: 'All',
+          includeManagementEvents: true,
+          dataResources: [{ type: 'AWS::S3::Object', values: ['arn:aws:s3'] }],
+        },
+      ],
       tags: [{ key: 'owner', value: 'sec' }],
     },
     bucket: {
@@ -86,9 +92,11 @@ describe('security posture controls', () => {
         ['CloudTrail.6', 'PASSED'],
         ['CloudTrail.7', 'PASSED'],
         ['CloudTrail.9', 'PASSED'],
+        ['S3.22', 'PASSED'],
+        ['S3.23', 'PASSED'],
       ],
     )
-    assert.deepEqual(r.summary, { passed: 8, failed: 0, unknown: 0, notApplicable: 0 })
+    assert.deepEqual(r.summary, { passed: 10, failed: 0, unknown: 0, notApplicable: 0 })
   })
 
   it('CloudTrail.1: a multi-Region logging trail with read and write management events', () => {
@@ -240,6 +248,47 @@ describe('security posture controls', () => {
       check('CloudTrail.9', () => undefined, { requiredTagKeys: ['owner', 'env'] }),
       /lacks the tag\(s\) env/,
       /Key=owner,Value=\.\.\. Key=env,Value=\.\.\./,
+    )
+  })
+
+  it('S3.22 / S3.23 (CIS 3.8 / 3.9): object-level write and read events of all buckets', () => {
+    passes(check('S3.22'))
+    passes(check('S3.23'))
+    const writeOnly = (t: PostureTrail) => (t.eventSelectors![0]!.readWriteType = 'WriteOnly')
+    passes(check('S3.22', writeOnly))
+    fails(
+      check('S3.23', writeOnly),
+      /No logging multi-Region trail logs object-level read events/,
+      /put-event-selectors --trail-name main .*"Values":\["arn:aws:s3"\]/,
+    )
+    // One bucket only is not every bucket.
+    fails(
+      check('S3.22', (t) => {
+        t.eventSelectors![0]!.dataResources = [
+          { type: 'AWS::S3::Object', values: ['arn:aws:s3:::logs/'] },
+        ]
+      }),
+      /write events/,
+      /AWS::S3::Object/,
+    )
+    const advanced = (ro?: string) => (t: PostureTrail) => {
+      t.advancedEventSelectors = [
+        {
+          fieldSelectors: [
+            { field: 'eventCategory', equals: ['Data'] },
+            { field: 'resources.type', equals: ['AWS::S3::Object'] },
+            ...(ro ? [{ field: 'readOnly', equals: [ro] }] : []),
+          ],
+        },
+      ]
+    }
+    passes(check('S3.23', advanced()))
+    passes(check('S3.23', advanced('true')))
+    fails(check('S3.23', advanced('false')), /read events/, /put-event-selectors/)
+    fails(
+      check('S3.22', (t) => (t.isMultiRegionTrail = false)),
+      /multi-Region/,
+      /put-event-selectors/,
     )
   })
 

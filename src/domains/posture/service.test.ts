@@ -46,6 +46,8 @@ describe('PostureService', () => {
       'CloudTrail.6': 'PASSED',
       'CloudTrail.7': 'PASSED',
       'CloudTrail.9': 'PASSED',
+      'S3.22': 'FAILED',
+      'S3.23': 'FAILED',
     })
     assert.equal(
       r.controls[1]!.findings[0]!.resource,
