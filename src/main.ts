@@ -12,6 +12,7 @@ import { ConsoleHandler } from './console/http.js'
 import { SessionStore } from './console/sessions.js'
 import { SignInService } from './console/signin.js'
 import { withDeliveryStatus } from './delivery/handlers.js'
+import { deliveryNotifier } from './delivery/notifications.js'
 import { TrailDelivery } from './delivery/trail-delivery.js'
 import { publicKeyOperations } from './digest/handlers.js'
 import { SigningKeyStore } from './digest/keystore.js'
@@ -109,6 +110,7 @@ export async function startServer(
   const signingKeys = await SigningKeyStore.open(join(dataDir, 'keys'), clock, {
     rotationSeconds: config.signingKeyRotationSeconds,
   })
+  const notifyDelivered = deliveryNotifier()
   const delivery = await TrailDelivery.open({
     dir: join(dataDir, 'delivery'),
     store: objectStore,
@@ -118,6 +120,8 @@ export async function startServer(
     logger,
     deliveryIntervalSeconds: config.deliveryIntervalSeconds,
     digestIntervalSeconds: config.digestIntervalSeconds,
+    // A trail's SNS topic hears of each delivered log file (connected to notify below).
+    onLogFileDelivered: notifyDelivered.hook,
   })
   pipeline.addSink(delivery)
   const imports = await openImports({
@@ -145,6 +149,7 @@ export async function startServer(
     clock,
     logger,
   })
+  notifyDelivered.connect(notifications.service)
   const rules = await RulesService.open({
     dir: join(dataDir, 'rules'),
     clock,
