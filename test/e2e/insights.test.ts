@@ -51,6 +51,12 @@ describe('Insights: a burst of AccessDenied calls raises Start and End Insights 
   let now = Math.floor(Date.now() / 60_000) * 60_000 + 5_000
   const t0 = now
   let admin: { accessKeyId: string; secretAccessKey: string }
+  let config: Parameters<typeof startServer>[0]
+  const start = () =>
+    startServer(config, {
+      clock: { now: () => new Date(now) },
+      logger: createLogger(process.env['OPENTRAIL_TEST_LOG'] ?? 'silent'),
+    })
   const offset = () => now - Date.now()
   const ct = (key: { accessKeyId: string; secretAccessKey: string }) =>
     new CloudTrailClient({
@@ -71,7 +77,7 @@ describe('Insights: a burst of AccessDenied calls raises Start and End Insights 
   before(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'opentrail-insights-'))
     work = await mkdtemp(join(tmpdir(), 'opentrail-insights-src-'))
-    const config = {
+    config = {
       ...(await loadConfig({ port: 0, dataDir }, {})),
       accounts: [
         {
@@ -82,11 +88,8 @@ describe('Insights: a burst of AccessDenied calls raises Start and End Insights 
       ],
       insights: { warmupMinutes: 60 },
       deliveryIntervalSeconds: 3600,
-    }
-    server = await startServer(config as Parameters<typeof startServer>[0], {
-      clock: { now: () => new Date(now) },
-      logger: createLogger(process.env['OPENTRAIL_TEST_LOG'] ?? 'silent'),
-    })
+    } as Parameters<typeof startServer>[0]
+    server = await start()
     admin = await readAdminKey(dataDir)
   })
   after(async () => {
@@ -396,5 +399,19 @@ describe('Insights: a burst of AccessDenied calls raises Start and End Insights 
     }
     assert.equal(records.length, 4)
     assert.ok(records.every((r) => r['eventType'] === 'AwsCloudTrailInsight'))
+  })
+
+  it('a restart resumes from the snapshot: same anomalies, no Insights event twice', async () => {
+    await server.close()
+    server = await start()
+    await server.pipeline.drain()
+    await server.insights.tick()
+    await server.pipeline.drain()
+    const list = await insightsApi().list()
+    assert.equal(list.length, 2)
+    const out = await ct(admin).send(
+      new LookupEventsCommand({ EventCategory: 'insight', StartTime: new Date(t0 - 3600_000) }),
+    )
+    assert.equal(out.Events?.length, 4)
   })
 })
