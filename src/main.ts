@@ -3,7 +3,7 @@
  * The composition root: the only place that picks concrete adapters (file log, DuckDB history,
  * JSON state files) and wires sources, pipeline, sinks, domains and the HTTP server together.
  */
-import type { Server } from 'node:http'
+import type { IncomingMessage, Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
@@ -315,7 +315,7 @@ export async function startServer(
           logger,
           defaultRegion: config.region,
         }),
-        { matches: AuditEventsEndpoint.matches },
+        { matches: (req: IncomingMessage) => AuditEventsEndpoint.matches(req) },
       ),
     ],
     console: consoleHandler,
