@@ -401,6 +401,49 @@ describe('Insights: a burst of AccessDenied calls raises Start and End Insights 
     assert.ok(records.every((r) => r['eventType'] === 'AwsCloudTrailInsight'))
   })
 
+  it('sensitivity and per-API rules are read and changed through the Insights API', async () => {
+    const api = insightsApi()
+    const before = await api.call<Record<string, unknown>>('GetInsightsSettings')
+    assert.equal(before['Score'], 7)
+    assert.equal(before['WarmupMinutes'], 60)
+    const after = await api.call<{ Score: number; Rules: Record<string, unknown>[] }>(
+      'PutInsightsSettings',
+      {
+        Score: 8,
+        Rules: [
+          { EventSource: 'cloudtrail.amazonaws.com', EventName: 'CreateTrail', Excluded: true },
+          { EventName: 'PutEventSelectors', MinCount: 50 },
+        ],
+      },
+    )
+    assert.equal(after.Score, 8)
+    assert.deepEqual(after.Rules, [
+      { EventSource: 'cloudtrail.amazonaws.com', EventName: 'CreateTrail', Excluded: true },
+      { EventName: 'PutEventSelectors', MinCount: 50 },
+    ])
+    // An excluded API raises nothing: another denied burst stays quiet.
+    const limited = ct(LIMITED)
+    for (let i = 0; i < 15; i++) {
+      now += 2_000
+      await assert.rejects(
+        limited.send(new CreateTrailCommand({ Name: `u${i}`, S3BucketName: BUCKET })),
+        { name: 'AccessDeniedException' },
+      )
+    }
+    await server.pipeline.drain()
+    assert.equal((await api.list({ State: 'OPEN' })).length, 0)
+    await assert.rejects(
+      api.call('PutInsightsSettings', { Score: 3, EndScore: 4 }),
+      (e: InsightsApiError) =>
+        e.name === 'InvalidParameterException' && /below Score/.test(e.message),
+    )
+    await assert.rejects(
+      api.call('PutInsightsSettings', { Rules: [{}] }),
+      (e: InsightsApiError) => e.name === 'InvalidParameterException',
+    )
+    await api.call('PutInsightsSettings', { Score: 7, Rules: [] })
+  })
+
   it('a restart resumes from the snapshot: same anomalies, no Insights event twice', async () => {
     await server.close()
     server = await start()
