@@ -182,3 +182,35 @@ export function queryRequestParameters(params: URLSearchParams): Record<string, 
     if (k !== 'Action' && k !== 'Version' && !k.includes('.')) entries.push([k, v])
   return identifierMembers(entries)
 }
+
+// ---- resources of JSON and query calls -------------------------------------------------------
+
+const ARN_MEMBER = /(Arn|ARN)$/
+const ARN_VALUE = /^arn:[\w-]+:[\w-]*:[\w-]*:\d{0,12}:\S{1,1600}$/
+
+/**
+ * The ARNs a call names in top-level members ending in `Arn` (`TopicArn`, `TableArn`,
+ * `ResourceArn`, ...): the resources IAM authorizes it on. At most 20.
+ */
+export function arnParameters(entries: Iterable<[string, unknown]>): string[] {
+  const out: string[] = []
+  for (const [k, v] of entries) {
+    if (!ARN_MEMBER.test(k) || typeof v !== 'string' || !ARN_VALUE.test(v)) continue
+    if (!out.includes(v)) out.push(v)
+    if (out.length >= 20) break
+  }
+  return out
+}
+
+/** The ARNs of an AWS JSON body's top-level members. */
+export function jsonArnParameters(body: Buffer): string[] {
+  if (body.length === 0 || body.length > 1024 * 1024) return []
+  try {
+    const doc = JSON.parse(body.toString('utf8')) as unknown
+    return doc && typeof doc === 'object' && !Array.isArray(doc)
+      ? arnParameters(Object.entries(doc))
+      : []
+  } catch {
+    return []
+  }
+}

@@ -9,6 +9,8 @@ import { createHash } from 'node:crypto'
 import { signingKey, type ChunkSigning } from '../s3api/payload.js'
 import { s3StreamPlan, unsignedChunkedLength } from './body.js'
 import {
+  arnParameters,
+  jsonArnParameters,
   jsonCall,
   jsonRequestParameters,
   queryCall,
@@ -156,6 +158,28 @@ describe('gateway calls', () => {
       new URLSearchParams('Action=Publish&TopicArn=arn:t&Message=hello&Attributes.entry.1.key=k'),
     )
     assert.deepEqual(query, { topicArn: 'arn:t' })
+  })
+
+  it('authorizes on the ARNs a call names', () => {
+    assert.deepEqual(
+      jsonArnParameters(
+        Buffer.from(
+          JSON.stringify({
+            TableArn: 'arn:aws:dynamodb:us-east-1:123456789012:table/t',
+            ResourceArn: 'not an arn',
+            Nested: { TopicArn: 'arn:aws:sns:us-east-1:123456789012:x' },
+          }),
+        ),
+      ),
+      ['arn:aws:dynamodb:us-east-1:123456789012:table/t'],
+    )
+    assert.deepEqual(
+      arnParameters(
+        new URLSearchParams('Action=Publish&TopicArn=arn:aws:sns:us-east-1:123456789012:x'),
+      ),
+      ['arn:aws:sns:us-east-1:123456789012:x'],
+    )
+    assert.deepEqual(jsonArnParameters(Buffer.from('[')), [])
   })
 })
 

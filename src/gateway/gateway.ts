@@ -61,6 +61,8 @@ import {
   type StreamPlan,
 } from './body.js'
 import {
+  arnParameters,
+  jsonArnParameters,
   jsonCall,
   jsonRequestParameters,
   queryCall,
@@ -152,6 +154,8 @@ interface Exchange {
   claimedKey?: string
   requestParameters: unknown
   objectKeys?: string[]
+  /** ARNs a JSON or query call names in its top-level parameters (authorized one by one). */
+  resourceArns?: string[]
   bytesIn: () => number
   bytesOut: number
   /** The client's body has been read to its end (or there was none). */
@@ -437,8 +441,10 @@ export class RecordingGateway {
           for (const [k, v] of new URLSearchParams(body.toString('utf8'))) form.append(k, v)
         x.call = queryCall(auth!.service, form)
         x.requestParameters = queryRequestParameters(form)
+        x.resourceArns = arnParameters(form)
       } else if (x.call.protocol === 'json') {
         x.requestParameters = body ? jsonRequestParameters(body) : null
+        x.resourceArns = body ? jsonArnParameters(body) : []
       } else if (s3 && body && body.length > 0 && s3.info.level !== 'object') {
         Object.assign(
           x.requestParameters as Record<string, unknown>,
@@ -524,8 +530,11 @@ export class RecordingGateway {
         'The gateway cannot tell which operation this request is.',
         400,
       )
-    const denied = this.deps.authorizer.check(principal, call.action, '*')
-    if (denied) throw denied
+    const arns = x.resourceArns?.length ? x.resourceArns : ['*']
+    for (const arn of arns) {
+      const denied = this.deps.authorizer.check(principal, call.action, arn)
+      if (denied) throw denied
+    }
   }
 
   // ---- upstream ----------------------------------------------------------------------------------

@@ -77,6 +77,12 @@ const accounts = [
                 Action: ['events:DeleteEventBus', 'sns:DeleteTopic'],
                 Resource: '*',
               },
+              // Scoped to one topic: the ARN in the call's TopicArn parameter is what IAM sees.
+              {
+                Effect: 'Deny',
+                Action: 'sns:GetTopicAttributes',
+                Resource: 'arn:aws:sns:us-east-1:123456789012:gw-topic',
+              },
             ],
           },
         ],
@@ -494,6 +500,19 @@ describe('recording gateway in front of moto_server', () => {
       sns.send(new DeleteTopicCommand({ TopicArn: `arn:aws:sns:us-east-1:123456789012:gw-topic` })),
     )
     assert.equal(delTopic.name, 'AuthorizationErrorException')
+    const scoped = await sdkError(
+      sns.send(
+        new GetTopicAttributesCommand({ TopicArn: 'arn:aws:sns:us-east-1:123456789012:gw-topic' }),
+      ),
+    )
+    assert.equal(scoped.name, 'AuthorizationErrorException')
+    // Another topic is not denied: the call reaches moto, which does not know it.
+    const other = await sdkError(
+      sns.send(
+        new GetTopicAttributesCommand({ TopicArn: 'arn:aws:sns:us-east-1:123456789012:gw-other' }),
+      ),
+    )
+    assert.equal(other.name, 'NotFoundException')
 
     const u = await recorded('ListBuckets', unknown.requestId)
     assert.equal(u.errorCode, 'InvalidAccessKeyId')
@@ -506,6 +525,7 @@ describe('recording gateway in front of moto_server', () => {
     assert.equal(b.userIdentity?.accountId, ACCOUNT)
     assert.equal((await recorded('DeleteEventBus', delBus.requestId)).errorCode, 'AccessDenied')
     assert.equal((await recorded('DeleteTopic', delTopic.requestId)).errorCode, 'AccessDenied')
+    assert.equal((await recorded('GetTopicAttributes', scoped.requestId)).errorCode, 'AccessDenied')
     const p = await inTrail('the denied PutObject', (e) => e.requestID === put.requestId)
     assert.equal(p.errorCode, 'AccessDenied')
     // The upstream never saw the denied calls.
