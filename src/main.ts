@@ -18,7 +18,12 @@ import { publicKeyOperations } from './digest/handlers.js'
 import { SigningKeyStore } from './digest/keystore.js'
 import { lookupOperations } from './domains/lookup/handlers.js'
 import { LookupService } from './domains/lookup/service.js'
-import { channelOperations, lakeOperations } from './domains/lake/handlers.js'
+import {
+  channelOperations,
+  lakeImportOperations,
+  lakeOperations,
+} from './domains/lake/handlers.js'
+import { LakeImports } from './domains/lake/imports.js'
 import { LakeService } from './domains/lake/service.js'
 import { LakeEngine } from './lake/engine.js'
 import { ParquetExporter } from './lake/export.js'
@@ -193,6 +198,12 @@ export async function startServer(
     lake,
     clock,
   })
+  const lakeImports = await LakeImports.open({
+    dir: join(dataDir, 'lake-imports'),
+    lake,
+    logger,
+    clock,
+  })
   const authorizer = new Authorizer(identities)
   const lookup = new LookupService(history, {
     retentionDays: config.retentionDays,
@@ -243,6 +254,7 @@ export async function startServer(
           ...insightsMetricOperations(insights.sink),
           ...lakeOperations(lake, authorizer),
           ...channelOperations(channels),
+          ...lakeImportOperations(lakeImports, () => identities.defaultAccountId),
         },
       },
       imports: imports.binding(() => identities.defaultAccountId),
@@ -379,6 +391,7 @@ export async function startServer(
       await pipeline.stop()
       await monitoring.close()
       await notifications.close()
+      await lakeImports.close()
       await lake.engine.close()
       s3Store?.destroy()
     },

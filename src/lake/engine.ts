@@ -400,6 +400,15 @@ export class LakeEngine {
     ])
   }
 
+  /** Every eventID in a store (a Lake import's dedupe set). */
+  async eventIds(storeId: string): Promise<string[]> {
+    await this.ensureTable(storeId)
+    const r = await this.ddl.runAndReadAll(
+      `SELECT eventID FROM ${tableOf(storeId)} WHERE eventID IS NOT NULL`,
+    )
+    return r.getRows().map(([id]) => String(id))
+  }
+
   async count(storeId: string): Promise<number> {
     const r = await this.ddl.runAndReadAll(`SELECT count(*) FROM ${tableOf(storeId)}`)
     return Number(r.getRows()[0]![0])
