@@ -7,14 +7,7 @@
  */
 import { awsError } from '../shared/errors.js'
 import { compilePattern, type CompiledPattern, type MatchInput } from './filter-pattern/compile.js'
-import {
-  type Dimension,
-  type MetricId,
-  MetricUpdates,
-  MINUTE,
-  metricKey,
-  sortDimensions,
-} from './metric-store.js'
+import { type MetricId, MetricUpdates, MINUTE, metricKey, sortDimensions } from './metric-store.js'
 
 export const InvalidParameterException = awsError('InvalidParameterException')
 export const LimitExceededException = awsError('LimitExceededException')
@@ -53,6 +46,8 @@ interface Compiled {
   key: string
   value: ((ev: MatchInput) => unknown) | number
   dims: [string, (ev: MatchInput) => unknown][]
+  /** Dimension values (joined) → metric identity, so a repeated combination costs one lookup. */
+  dimCache: Map<string, { id: MetricId; key: string }>
 }
 
 /** Checks a filter and compiles it; InvalidParameterException naming what is wrong. */
@@ -96,7 +91,7 @@ export function compileFilter(def: MetricFilterDef): Compiled {
     metricName: t.metricName,
     dimensions: [],
   }
-  return { def, pattern, t, id, key: metricKey(id), value, dims }
+  return { def, pattern, t, id, key: metricKey(id), value, dims, dimCache: new Map() }
 }
 
 function numeric(v: unknown): number | undefined {
@@ -113,26 +108,44 @@ function scalar(v: unknown): string | undefined {
   return undefined
 }
 
+/** Dispatch preference: CloudTrail's most selective fields first. */
+const PREFERRED = ['$.eventName', '$.eventSource']
+
+interface Index {
+  read: (ev: MatchInput) => unknown
+  byValue: Map<string, Compiled[]>
+}
+
 /** One log group's compiled metric filters. */
 export class FilterSet {
-  private readonly byEventName = new Map<string, Compiled[]>()
+  private readonly indexes: Index[] = []
   private readonly general: Compiled[] = []
   private readonly withDefault: Compiled[]
 
   constructor(defs: MetricFilterDef[]) {
     const all = defs.map(compileFilter)
+    const bySelector = new Map<string, Index>()
     for (const c of all) {
-      const names = c.pattern.eventNames
-      if (!names) {
+      const pins = c.pattern.pins
+      if (pins.size === 0) {
         this.general.push(c)
         continue
       }
-      for (const n of names) {
-        let list = this.byEventName.get(n)
-        if (!list) this.byEventName.set(n, (list = []))
+      const sel =
+        PREFERRED.find((p) => pins.has(p)) ??
+        [...pins.keys()].sort((a, b) => pins.get(a)!.size - pins.get(b)!.size)[0]!
+      let idx = bySelector.get(sel)
+      if (!idx) {
+        const read = c.pattern.extractor(sel)!
+        bySelector.set(sel, (idx = { read, byValue: new Map() }))
+      }
+      for (const v of pins.get(sel)!) {
+        let list = idx.byValue.get(v)
+        if (!list) idx.byValue.set(v, (list = []))
         list.push(c)
       }
     }
+    this.indexes = [...bySelector.values()]
     this.withDefault = all.filter((c) => c.t.defaultValue !== undefined)
   }
 
@@ -144,10 +157,10 @@ export class FilterSet {
     for (const ev of events) {
       const input = ev.input
       if (minutes) minutes.add(Math.floor(ev.timestamp / MINUTE) * MINUTE)
-      if (this.byEventName.size > 0) {
-        const j = input.json as { eventName?: unknown } | undefined
-        const name = j !== null && typeof j === 'object' ? j.eventName : undefined
-        const hit = typeof name === 'string' ? this.byEventName.get(name) : undefined
+      for (const idx of this.indexes) {
+        const v = idx.read(input)
+        const key = typeof v === 'string' ? v : scalar(v)
+        const hit = key !== undefined ? idx.byValue.get(key) : undefined
         if (hit) for (const c of hit) this.one(c, ev, out, matchedMinutes)
       }
       for (const c of this.general) this.one(c, ev, out, matchedMinutes)
@@ -173,14 +186,23 @@ export class FilterSet {
     let id = c.id
     let key = c.key
     if (c.dims.length > 0) {
-      const dimensions: Dimension[] = []
-      for (const [name, read] of c.dims) {
+      const values: string[] = []
+      for (const [, read] of c.dims) {
         const d = scalar(read(ev.input))
         if (d === undefined || d === 'null') return
-        dimensions.push({ name, value: d })
+        values.push(d)
       }
-      id = { ...c.id, dimensions: sortDimensions(dimensions) }
-      key = metricKey(id)
+      const joined = values.join('\u0000')
+      let hit = c.dimCache.get(joined)
+      if (!hit) {
+        const dimensions = sortDimensions(c.dims.map(([name], k) => ({ name, value: values[k]! })))
+        const did: MetricId = { ...c.id, dimensions }
+        hit = { id: did, key: metricKey(did) }
+        // Bounded: AWS disables a filter past 1,000 dimension combinations an hour.
+        if (c.dimCache.size < 10_000) c.dimCache.set(joined, hit)
+      }
+      id = hit.id
+      key = hit.key
     }
     out.add(id, ev.timestamp, v, c.t.unit, key)
     if (matched) {

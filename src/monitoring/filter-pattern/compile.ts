@@ -60,8 +60,8 @@ export interface CompiledPattern {
   test(ev: MatchInput): boolean
   /** `$.a.b[0]` (JSON), `$name` or `$3` (space-delimited) → a value reader; undefined if it can't apply. */
   extractor(selector: string): ((ev: MatchInput) => unknown) | undefined
-  /** When every matching event has `$.eventName` in this set: the set (used to dispatch filters). */
-  readonly eventNames?: ReadonlySet<string>
+  /** Selectors whose value every match must have in a known set (used to dispatch filters). */
+  readonly pins: ReadonlyMap<string, ReadonlySet<string>>
 }
 
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/
@@ -71,12 +71,18 @@ export function compilePattern(source: string): CompiledPattern {
   const pattern = parsePattern(source)
   switch (pattern.kind) {
     case 'all':
-      return { source, pattern, test: () => true, extractor: () => undefined }
+      return { source, pattern, test: () => true, extractor: () => undefined, pins: new Map() }
     case 'terms':
-      return { source, pattern, test: compileTerms(pattern.terms), extractor: () => undefined }
+      return {
+        source,
+        pattern,
+        test: compileTerms(pattern.terms),
+        extractor: () => undefined,
+        pins: new Map(),
+      }
     case 'json': {
       const fn = compileJson(pattern.expr)
-      const names = eventNamesOf(pattern.expr)
+      const pins = pinsOf(pattern.expr)
       return {
         source,
         pattern,
@@ -93,7 +99,7 @@ export function compilePattern(source: string): CompiledPattern {
             return j !== null && typeof j === 'object' ? get(j) : undefined
           }
         },
-        ...(names ? { eventNames: names } : {}),
+        pins,
       }
     }
     case 'delimited': {
@@ -102,6 +108,7 @@ export function compilePattern(source: string): CompiledPattern {
       return {
         source,
         pattern,
+        pins: new Map(),
         test: (ev) => match(ev.message) !== undefined,
         extractor: (sel) => {
           const m = /^\$(\d+|[A-Za-z_][\w-]*)$/.exec(sel)
@@ -224,29 +231,66 @@ function leaf(op: string, value: Value): Leaf {
 type Obj = object
 type Getter = (root: Obj) => unknown
 
+/**
+ * One step of a selector. Parsed JSON has no prototype-inherited data, so a plain property read is
+ * enough, except for names that Object.prototype itself has (`constructor`, `__proto__`, …), which
+ * must be own properties; functions never occur in JSON and count as missing.
+ */
+function stepFor(k: PathPart): (o: unknown) => unknown {
+  if (typeof k === 'number') return (o) => (Array.isArray(o) ? (o as unknown[])[k] : undefined)
+  if (k in Object.prototype)
+    return (o) =>
+      o !== null && typeof o === 'object' && !Array.isArray(o) && Object.hasOwn(o, k)
+        ? (o as Record<string, unknown>)[k]
+        : undefined
+  return (o) => {
+    if (o === null || typeof o !== 'object' || Array.isArray(o)) return undefined
+    const v = (o as Record<string, unknown>)[k]
+    return typeof v === 'function' ? undefined : v
+  }
+}
+
 function getter(path: PathPart[]): Getter {
-  const step = (o: unknown, k: PathPart): unknown => {
-    if (o === null || typeof o !== 'object') return undefined
-    if (typeof k === 'number') return Array.isArray(o) ? (o as unknown[])[k] : undefined
-    if (Array.isArray(o)) return undefined
-    return Object.hasOwn(o, k) ? (o as Record<string, unknown>)[k] : undefined
-  }
-  if (path.length === 1) {
-    const [a] = path as [PathPart]
-    return (r) => step(r, a)
-  }
-  if (path.length === 2) {
-    const [a, b] = path as [PathPart, PathPart]
-    return (r) => step(step(r, a), b)
+  const steps = path.map(stepFor)
+  if (steps.length === 1) return steps[0]!
+  if (steps.length === 2) {
+    const [a, b] = steps as [(o: unknown) => unknown, (o: unknown) => unknown]
+    return (r) => {
+      const x = a(r)
+      return x === undefined ? undefined : b(x)
+    }
   }
   return (r) => {
     let o: unknown = r
-    for (const k of path) {
-      o = step(o, k)
+    for (const st of steps) {
+      o = st(o)
       if (o === undefined) return undefined
     }
     return o
   }
+}
+
+/** `$.p = "a" || $.p = "b" || …` (exact strings, same selector): flattened to one set lookup. */
+function orOfEqualities(e: JsonExpr): { path: PathPart[]; values: Set<string> } | undefined {
+  const leaves: JsonExpr[] = []
+  const flatten = (x: JsonExpr): void => {
+    if (x.kind === 'or') {
+      flatten(x.left)
+      flatten(x.right)
+    } else leaves.push(x)
+  }
+  flatten(e)
+  let path: PathPart[] | undefined
+  const values = new Set<string>()
+  for (const l of leaves) {
+    if (l.kind !== 'cmp' || l.op !== '=' || l.value.kind !== 'string') return undefined
+    const t = l.value.text
+    if (t.startsWith('*') || t.endsWith('*')) return undefined
+    if (path && selectorText(path) !== selectorText(l.path)) return undefined
+    path = l.path
+    values.add(t)
+  }
+  return path && leaves.length > 1 ? { path, values } : undefined
 }
 
 const isValueNode = (v: unknown): v is string | number | boolean | null =>
@@ -260,6 +304,16 @@ function compileJson(e: JsonExpr): (root: Obj) => boolean {
       return (o) => l(o) && r(o)
     }
     case 'or': {
+      const set = orOfEqualities(e)
+      if (set) {
+        const get = getter(set.path)
+        const values = set.values
+        return (o) => {
+          const v = get(o)
+          if (typeof v === 'string') return values.has(v)
+          return (typeof v === 'number' || typeof v === 'boolean') && values.has(String(v))
+        }
+      }
       const l = compileJson(e.left)
       const r = compileJson(e.right)
       return (o) => l(o) || r(o)
@@ -288,30 +342,44 @@ function compileJson(e: JsonExpr): (root: Obj) => boolean {
   }
 }
 
-/** The `$.eventName` values every match must have, when the expression pins them down. */
-function eventNamesOf(e: JsonExpr): Set<string> | undefined {
+/**
+ * Exact string values that a matching event must have at some selectors: for each selector text
+ * (`$.eventName`), the allowed values. `a && b` keeps the pins of both sides (intersecting values
+ * on a common selector); `a || b` keeps the selectors pinned on both sides (uniting values).
+ */
+export function pinsOf(e: JsonExpr): Map<string, Set<string>> {
   switch (e.kind) {
     case 'cmp': {
-      if (e.path.length !== 1 || e.path[0] !== 'eventName' || e.op !== '=') return undefined
-      if (e.value.kind !== 'string') return undefined
+      if (e.op !== '=' || e.value.kind !== 'string') return new Map()
       const t = e.value.text
-      if (t.startsWith('*') || t.endsWith('*')) return undefined
-      return new Set([t])
+      if (t.startsWith('*') || t.endsWith('*')) return new Map()
+      return new Map([[selectorText(e.path), new Set([t])]])
     }
     case 'and': {
-      const l = eventNamesOf(e.left)
-      const r = eventNamesOf(e.right)
-      if (l && r) return new Set([...l].filter((x) => r.has(x)))
-      return l ?? r
+      const l = pinsOf(e.left)
+      for (const [k, v] of pinsOf(e.right)) {
+        const cur = l.get(k)
+        l.set(k, cur ? new Set([...cur].filter((x) => v.has(x))) : v)
+      }
+      return l
     }
     case 'or': {
-      const l = eventNamesOf(e.left)
-      const r = eventNamesOf(e.right)
-      return l && r ? new Set([...l, ...r]) : undefined
+      const l = pinsOf(e.left)
+      const r = pinsOf(e.right)
+      const out = new Map<string, Set<string>>()
+      for (const [k, v] of l) {
+        const w = r.get(k)
+        if (w) out.set(k, new Set([...v, ...w]))
+      }
+      return out
     }
     default:
-      return undefined
+      return new Map()
   }
+}
+
+export function selectorText(path: PathPart[]): string {
+  return '$' + path.map((x) => (typeof x === 'number' ? `[${x}]` : `.${x}`)).join('')
 }
 
 // ---- space-delimited -----------------------------------------------------------------------------

@@ -115,6 +115,14 @@ const TABLE: [string, string, boolean][] = [
   ['{ $.eventType = %Update.*% }', DOC_JSON, true],
   ['{ $.eventType = %^Trail% }', DOC_JSON, false],
   ['{ $.eventType = "UpdateTrail" }', 'not json at all', false],
+  // Names that Object.prototype has are fields like any other.
+  ['{ $.constructor NOT EXISTS }', DOC_JSON, true],
+  ['{ $.toString = * }', DOC_JSON, false],
+  ['{ $.__proto__ NOT EXISTS }', DOC_JSON, true],
+  ['{ $.constructor = "x" }', '{"constructor":"x"}', true],
+  ['{ $.eventType = "a" || $.eventType = UpdateTrail || $.eventType = "b" }', DOC_JSON, true],
+  ['{ $.latency = "1500" || $.latency = "x" }', DOC_JSON, true],
+  ['{ $.SomeObject = "null" || $.SomeObject = "x" }', DOC_JSON, false],
   // JSON: && binds tighter than ||; parentheses (AWS's compound examples).
   ['{ ($.user.id = 1) && ($.users[0].email = "John.Doe@example.com") }', COMPOUND, true],
   ['{ ($.user.id = 2 && $.users[0].email = "nonmatch") || $.actions[2] = "GET" }', COMPOUND, false],
@@ -297,12 +305,16 @@ describe('extractors and dispatch hints', () => {
     assert.equal(d.extractor('$6')!(new MessageInput(APACHE)), '200')
     assert.equal(d.extractor('$nope'), undefined)
   })
-  it('knows which event names a JSON pattern needs', () => {
+  it('knows which values a JSON pattern pins down', () => {
     const p = compilePattern(
       '{ ($.eventSource = kms.amazonaws.com) && (($.eventName=DisableKey)||($.eventName=ScheduleKeyDeletion)) }',
     )
-    assert.deepEqual([...p.eventNames!].sort(), ['DisableKey', 'ScheduleKeyDeletion'])
-    assert.equal(compilePattern(CIS_4_1).eventNames, undefined)
-    assert.equal(compilePattern('{ $.eventName = Get* }').eventNames, undefined)
+    assert.deepEqual([...p.pins.get('$.eventName')!].sort(), ['DisableKey', 'ScheduleKeyDeletion'])
+    assert.deepEqual([...p.pins.get('$.eventSource')!], ['kms.amazonaws.com'])
+    assert.equal(compilePattern(CIS_4_1).pins.size, 0)
+    assert.deepEqual([...compilePattern(CIS_4_3).pins.keys()], ['$.userIdentity.type'])
+    assert.equal(compilePattern('{ $.eventName = Get* }').pins.size, 0)
+    assert.equal(compilePattern('{ $.a = 1 }').pins.size, 0)
+    assert.equal(compilePattern('{ $.a = x && $.a = y }').pins.get('$.a')!.size, 0)
   })
 })

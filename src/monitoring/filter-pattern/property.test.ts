@@ -206,6 +206,30 @@ describe('JSON filter patterns: compiled closures agree with the reference evalu
     )
   })
 
+  it('chains of equalities on one selector (compiled to a set lookup)', () => {
+    const eqArb = fc
+      .tuple(
+        pathArb,
+        fc.array(fc.constantFrom('x', 'xy', 'abc', '1', '2.5', 'true', 'null', 'a b'), {
+          minLength: 2,
+          maxLength: 5,
+        }),
+      )
+      .map(([path, vals]): Ref => {
+        let e: Ref = { k: 'cmp', path, op: '=', v: { t: 'str', s: vals[0]!, quoted: true } }
+        for (const v of vals.slice(1))
+          e = { k: 'or', l: e, r: { k: 'cmp', path, op: '=', v: { t: 'str', s: v, quoted: true } } }
+        return e
+      })
+    fc.assert(
+      fc.property(eqArb, eventArb, (expr, ev) => {
+        const text = `{ ${render(expr)} }`
+        assert.equal(compilePattern(text).test(new ObjectInput(ev)), refEval(expr, ev), text)
+      }),
+      { numRuns: 1000 },
+    )
+  })
+
   it('parenthesis-free rendering keeps && above ||', () => {
     fc.assert(
       fc.property(fc.array(cmpArb, { minLength: 3, maxLength: 3 }), eventArb, ([a, b, c], ev) => {
