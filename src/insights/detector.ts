@@ -10,6 +10,7 @@ import type { CloudTrailRecord } from '../events/record.js'
 import {
   DEFAULT_PARAMS,
   keyString,
+  parseKey,
   ruleFor,
   type Anomaly,
   type Attribution,
@@ -436,7 +437,7 @@ export class Detector {
       const ks = e['ks'] as string
       const open = e['open'] as (Omit<Open, 'attrs'> & { attrs: [string, number][][] }) | undefined
       this.keys.set(ks, {
-        key: parseKeyOf(ks),
+        key: parseKey(ks),
         ks,
         stream: e['stream'] as string,
         last: (e['last'] as number | undefined) ?? 0,
@@ -450,18 +451,6 @@ export class Detector {
     this.closed = j['closed'] as Anomaly[]
     this.settings = j['settings'] as InsightsSettings
     Object.assign(this.stats, j['stats'])
-  }
-}
-
-function parseKeyOf(ks: string): SeriesKey {
-  const [accountId, region, eventSource, eventName, insightType, errorCode] = ks.split('\t')
-  return {
-    accountId: accountId!,
-    region: region!,
-    eventSource: eventSource!,
-    eventName: eventName!,
-    insightType: insightType as InsightType,
-    errorCode: errorCode ?? '',
   }
 }
 
