@@ -242,6 +242,34 @@ describe('web console in Chromium', { skip: missing }, () => {
     await shot(page, 'trail-detail')
   })
 
+  it('creates a Lake event data store and runs a query on it', async () => {
+    await nav(page, 'Lake')
+    await page.getByRole('heading', { name: 'Lake', level: 1 }).waitFor()
+    await page.getByLabel('New store name').fill('web-store')
+    await page.getByRole('button', { name: 'Create event data store' }).click()
+    await page.getByRole('combobox', { name: 'Event data store' }).waitFor()
+    const arn = await page.getByRole('combobox', { name: 'Event data store' }).inputValue()
+    const id = arn.split('/').pop()!
+    await t.client().send(new GetTrailCommand({ Name: trailName }))
+    const sql = `SELECT eventName, count(*) AS calls FROM ${id} WHERE eventName = 'GetTrail' GROUP BY eventName`
+    const results = page.getByRole('region', { name: 'Results' })
+    for (let i = 0; ; i++) {
+      await page.getByLabel('SQL (the table is the event data store ID)').fill(sql)
+      await page.getByRole('button', { name: 'Run' }).click()
+      await results.getByRole('status').waitFor()
+      const rows = results.getByRole('table', { name: 'Query results' }).getByRole('row')
+      if ((await rows.count()) === 2) {
+        assert.equal(await rows.nth(1).getByRole('cell').first().textContent(), 'GetTrail')
+        break
+      }
+      assert.ok(i < 20, 'the GetTrail call never reached the event data store')
+      await page.waitForTimeout(500)
+    }
+    assert.match((await results.getByRole('status').textContent()) ?? '', /^FINISHED: 1 rows/)
+    assert.deepEqual(await unlabelled(page), [])
+    await shot(page, 'lake')
+  })
+
   it('shows the dashboard with the trail logging', async () => {
     await nav(page, 'Dashboard')
     const trails = page.getByRole('article', { name: 'Trails' })

@@ -88,13 +88,14 @@ export async function signOut(): Promise<void> {
 export async function call<T = Record<string, unknown>>(
   operation: string,
   input: object = {},
+  targetPrefix = 'CloudTrail_20131101',
 ): Promise<T> {
   const res = await fetch('/', {
     method: 'POST',
     credentials: 'same-origin',
     headers: {
       'content-type': 'application/x-amz-json-1.1',
-      'x-amz-target': `CloudTrail_20131101.${operation}`,
+      'x-amz-target': `${targetPrefix}.${operation}`,
       'x-csrf-token': csrf,
       'x-opentrail-region': region,
     },

@@ -8,18 +8,21 @@ import { EventHistory } from './pages/events'
 import { TrailList } from './pages/trails'
 import { TrailWizard } from './pages/trail-wizard'
 import { TrailDetail } from './pages/trail-detail'
+import { Lake } from './pages/lake'
 import './styles.css'
 
 const NAV: { path: string; label: string }[] = [
   { path: '', label: 'Dashboard' },
   { path: 'events', label: 'Event history' },
   { path: 'trails', label: 'Trails' },
+  { path: 'lake', label: 'Lake' },
 ]
 
 function Page({ path, identity }: { path: string; identity: Identity }) {
   if (path === '' || path === 'dashboard') return <Dashboard identity={identity} />
   if (path === 'events') return <EventHistory />
   if (path === 'trails') return <TrailList />
+  if (path === 'lake') return <Lake />
   if (path === 'trails/create') return <TrailWizard identity={identity} />
   if (path.startsWith('trails/')) return <TrailDetail name={decodeURIComponent(path.slice(7))} />
   return (
