@@ -24,10 +24,9 @@ import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { createHash, randomUUID } from 'node:crypto'
 import { pipeline } from 'node:stream/promises'
-import { buildApiEvent } from '../events/api-event.js'
 import type { CloudTrailRecord } from '../events/record.js'
 import type { Authorizer } from '../iam/authorizer.js'
-import type { IdentityStore, Principal } from '../iam/identities.js'
+import type { IdentityStore } from '../iam/identities.js'
 import { evaluate } from '../iam/policy.js'
 import {
   parseAuthorization,
@@ -40,13 +39,9 @@ import { fromAuthError, S3Error } from '../s3api/errors.js'
 import {
   deleteObjectsKeys,
   documentParameters,
-  finishS3Event,
   s3HostId,
   s3RequestId,
   s3RequestParameters,
-  s3Resources,
-  sourceIp,
-  tlsOf,
 } from '../s3api/events.js'
 import { payloadSpec, readSmallBody, signingKey, type ChunkSigning } from '../s3api/payload.js'
 import type { Clock } from '../shared/clock.js'
@@ -72,6 +67,15 @@ import {
   type CallInfo,
 } from './call.js'
 import { errorReply, GatewayError, parseUpstreamError, recordedCode } from './errors.js'
+import {
+  Capture,
+  gatewayEvent,
+  header,
+  s3ResponseElements,
+  upstreamIds,
+  type Exchange,
+  type Outcome,
+} from './exchange.js'
 import { Upstream, type UpstreamCredentials } from './upstream.js'
 
 export interface GatewaySettings {
@@ -111,18 +115,6 @@ const UPSTREAM_IDLE_MS = 120_000
 const DRAIN_MS = 10_000
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
 
-/** S3 response headers AWS logs as responseElements of a write. */
-const S3_RESPONSE_ELEMENTS = [
-  'x-amz-server-side-encryption',
-  'x-amz-server-side-encryption-aws-kms-key-id',
-  'x-amz-server-side-encryption-context',
-  'x-amz-server-side-encryption-bucket-key-enabled',
-  'x-amz-version-id',
-  'x-amz-copy-source-version-id',
-  'x-amz-expiration',
-  'x-amz-delete-marker',
-]
-
 /** Upstream response headers that belong to the hop, not to the response. */
 const HOP_HEADERS = new Set([
   'connection',
@@ -134,49 +126,6 @@ const HOP_HEADERS = new Set([
   'transfer-encoding',
   'upgrade',
 ])
-
-/** Everything known about one call as it passes. */
-interface Exchange {
-  req: IncomingMessage
-  res: ServerResponse
-  started: Date
-  method: string
-  rawPath: string
-  rawQuery: string
-  query: URLSearchParams
-  host: string
-  call: CallInfo
-  region: string
-  /** Our request ID and S3 host ID, used when the upstream gives none. */
-  requestId: string
-  hostId: string
-  principal?: Principal
-  claimedKey?: string
-  requestParameters: unknown
-  objectKeys?: string[]
-  /** ARNs a JSON or query call names in its top-level parameters (authorized one by one). */
-  resourceArns?: string[]
-  bytesIn: () => number
-  bytesOut: number
-  /** The client's body has been read to its end (or there was none). */
-  bodyDone: boolean
-  recorded: boolean
-}
-
-interface Outcome {
-  status: number
-  headers?: IncomingHttpHeaders
-  requestId?: string
-  hostId?: string
-  errorCode?: string
-  errorMessage?: string
-  responseElements?: unknown
-}
-
-function header(h: IncomingHttpHeaders, name: string): string | undefined {
-  const v = h[name]
-  return Array.isArray(v) ? v[0] : v
-}
 
 function hasBody(req: IncomingMessage): boolean {
   const len = header(req.headers, 'content-length')
@@ -800,53 +749,7 @@ export class RecordingGateway {
   private async recordOnce(x: Exchange, o: Outcome): Promise<void> {
     if (x.recorded) return
     x.recorded = true
-    await this.deps.record(this.event(x, o))
-  }
-
-  private event(x: Exchange, o: Outcome): CloudTrailRecord {
-    const { call } = x
-    const s3 = call.s3
-    const tls = tlsOf(x.req)
-    const defaultAccountId = this.deps.identities.defaultAccountId ?? ''
-    const event = buildApiEvent({
-      time: x.started,
-      eventSource: call.eventSource,
-      eventName: call.eventName,
-      region: x.region,
-      principal: x.principal,
-      claimedAccessKeyId: x.claimedKey,
-      defaultAccountId,
-      sourceIPAddress: sourceIp(x.req),
-      userAgent: header(x.req.headers, 'user-agent'),
-      requestId: o.requestId ?? x.requestId,
-      requestParameters: x.requestParameters,
-      responseElements: o.errorCode ? null : (o.responseElements ?? null),
-      errorCode: o.errorCode,
-      errorMessage: o.errorMessage,
-      readOnly: call.readOnly,
-      resources:
-        s3 && s3.bucket !== undefined
-          ? s3Resources(s3.info, s3.bucket, s3.key, {
-              owner: x.principal?.accountId ?? defaultAccountId,
-              ...(x.objectKeys ? { objectKeys: x.objectKeys } : {}),
-              listPrefix: x.query.get('prefix') ?? '',
-            })
-          : undefined,
-      tls,
-      host: x.host,
-    })
-    if (call.protocol === 's3') {
-      finishS3Event(event, call.data, {
-        hostId: o.hostId ?? x.hostId,
-        bytesIn: x.bytesIn(),
-        bytesOut: o.errorCode ? 0 : x.bytesOut,
-        ...(tls?.cipherSuite ? { cipherSuite: tls.cipherSuite } : {}),
-      })
-    } else if (call.data) {
-      event.managementEvent = false
-      event.eventCategory = 'Data'
-    }
-    return event
+    await this.deps.record(gatewayEvent(x, o, this.deps.identities.defaultAccountId ?? ''))
   }
 }
 
@@ -855,43 +758,6 @@ class ClientGone extends Error {
   constructor(cause?: unknown) {
     super('The client closed the connection.', { cause })
   }
-}
-
-/** Keeps the first `limit` bytes of a stream. */
-class Capture {
-  private parts: Buffer[] = []
-  private n = 0
-  constructor(private readonly limit: number) {}
-  add(c: Buffer): void {
-    if (this.n >= this.limit) return
-    const take = c.subarray(0, this.limit - this.n)
-    this.parts.push(Buffer.from(take))
-    this.n += take.length
-  }
-  bytes(): Buffer {
-    return Buffer.concat(this.parts)
-  }
-}
-
-function upstreamIds(h: IncomingHttpHeaders): { requestId?: string; hostId?: string } {
-  const requestId =
-    header(h, 'x-amz-request-id') ?? header(h, 'x-amzn-requestid') ?? header(h, 'x-amzn-request-id')
-  const hostId = header(h, 'x-amz-id-2')
-  return { ...(requestId ? { requestId } : {}), ...(hostId ? { hostId } : {}) }
-}
-
-function s3ResponseElements(x: Exchange, h: IncomingHttpHeaders, body: Buffer): unknown {
-  const out: Record<string, unknown> = {}
-  if (x.call.eventName === 'CreateMultipartUpload') {
-    const uploadId = /<UploadId>([^<]*)<\/UploadId>/.exec(body.toString('utf8'))?.[1]
-    if (uploadId !== undefined)
-      Object.assign(out, { bucket: x.call.s3?.bucket, key: x.call.s3?.key, uploadId })
-  }
-  for (const name of S3_RESPONSE_ELEMENTS) {
-    const v = header(h, name)
-    if (v !== undefined) out[name] = v
-  }
-  return Object.keys(out).length ? out : null
 }
 
 function contentEncodingWithoutChunked(h: IncomingHttpHeaders): string | undefined {
