@@ -5,6 +5,7 @@
  * analysed and memory per tracked series.
  *
  *   node --expose-gc --import tsx bench/insights-replay.ts [--scenarios 40] [--days 4] [--seed 1]
+ *     [--strength 6] [--min-burst 15]
  */
 import { Detector } from '../src/insights/detector.js'
 import type { Transition } from '../src/insights/detector.js'
@@ -18,6 +19,9 @@ function arg(name: string, def: number): number {
 const SCENARIOS = arg('scenarios', 40)
 const DAYS = arg('days', 4)
 const SEED = arg('seed', 1)
+/** How far above normal a burst is: its 5-minute total is at least this many usual windows. */
+const STRENGTH = arg('strength', 6)
+const MIN_BURST = arg('min-burst', 15)
 const SOURCES = ['ec2', 'iam', 'ssm', 's3', 'lambda', 'kms', 'sts', 'rds']
 const NAMES = ['Create', 'Update', 'Delete', 'Put', 'Attach', 'Modify', 'Send', 'Start']
 
@@ -56,8 +60,9 @@ function scenario(n: number, out: Outcome): void {
     const api = pick(apis)
     const errors = rand() < 0.4
     const baseline5 = 5 * api.rate
-    // A burst well above normal: at least 15 calls in 5 minutes and 6x the usual window.
-    const total = Math.max(15, 6 * baseline5 + 10 * Math.sqrt(baseline5)) * (1 + rand())
+    // A burst well above normal: at least MIN_BURST calls in 5 minutes and STRENGTH usual windows.
+    const total =
+      Math.max(MIN_BURST, STRENGTH * baseline5 + 10 * Math.sqrt(baseline5)) * (1 + rand())
     const minutes = 2 + Math.floor(rand() * 8)
     bursts.push({
       eventSource: api.eventSource,
@@ -161,7 +166,9 @@ const perSeries = (mem() - before) / d.seriesCount()
 
 const sorted = [...out.delays].sort((a, b) => a - b)
 const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN
-console.log(`Insights replay: ${SCENARIOS} scenarios x ${DAYS} days, seed ${SEED}`)
+console.log(
+  `Insights replay: ${SCENARIOS} scenarios x ${DAYS} days, seed ${SEED}, bursts >= max(${MIN_BURST}, ${STRENGTH}x the usual window)`,
+)
 console.table({
   'bursts injected': out.bursts,
   'bursts detected': out.detected,
