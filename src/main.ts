@@ -18,11 +18,7 @@ import { publicKeyOperations } from './digest/handlers.js'
 import { SigningKeyStore } from './digest/keystore.js'
 import { lookupOperations } from './domains/lookup/handlers.js'
 import { LookupService } from './domains/lookup/service.js'
-import {
-  channelOperations,
-  lakeImportOperations,
-  lakeOperations,
-} from './domains/lake/handlers.js'
+import { channelOperations, lakeImportOperations, lakeOperations } from './domains/lake/handlers.js'
 import { LakeImports } from './domains/lake/imports.js'
 import { LakeService } from './domains/lake/service.js'
 import { LakeEngine } from './lake/engine.js'

@@ -230,8 +230,8 @@ export function registerTopics(program: Command): void {
           ...(opts.topicArn ? { TopicArn: opts.topicArn } : {}),
           ...(opts.subscriptionArn ? { SubscriptionArn: opts.subscriptionArn } : {}),
         })
-        const list = ((r['Notifications'] as
-          { member?: Record<string, unknown>[] } | '' | undefined) || {})
+        const list =
+          (r['Notifications'] as { member?: Record<string, unknown>[] } | '' | undefined) || {}
         const items = list.member ?? []
         out(opts, items, () =>
           formatTable(
