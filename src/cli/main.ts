@@ -7,6 +7,7 @@ import { registerPacks } from './commands/packs.js'
 import { registerRules } from './commands/rules.js'
 import { registerTopics } from './commands/topics.js'
 import { registerKey } from './commands/key.js'
+import { registerLake } from './commands/lake.js'
 import { registerLookupEvents } from './commands/lookup-events.js'
 import { registerPassword } from './commands/password.js'
 import { registerServe } from './commands/serve.js'
@@ -23,6 +24,7 @@ registerUser(program)
 registerPassword(program)
 registerKey(program)
 registerLookupEvents(program)
+registerLake(program)
 registerTail(program)
 registerValidateLogs(program)
 registerImport(program)

@@ -5,6 +5,7 @@
 import { execFile } from 'node:child_process'
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
+import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import {
   CloudTrailClient,
@@ -322,5 +323,38 @@ describe('CloudTrail Lake', () => {
     const rows = res['QueryResultRows'] as Record<string, string>[][]
     assert.equal(rows[0]![0]!['eventName'], 'DescribeTrails')
     assert.equal(Object.values(rows[0]![1]!)[0], '3')
+  })
+
+  it('runs queries from the opentrail CLI (lake query, lake stores)', async () => {
+    const exec = promisify(execFile)
+    const bin = fileURLToPath(new URL('../../bin/opentrail.js', import.meta.url))
+    const env = {
+      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_'))),
+      AWS_ACCESS_KEY_ID: ts.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: ts.secretAccessKey,
+      AWS_REGION: 'us-east-1',
+    }
+    const q = await exec(
+      process.execPath,
+      [
+        bin,
+        'lake',
+        'query',
+        "SELECT eventName, count(*) AS n FROM $EDS WHERE eventName = 'DescribeTrails' GROUP BY eventName",
+        '--store',
+        'main-store',
+        '-o',
+        'json',
+        '--endpoint-url',
+        ts.url,
+      ],
+      { env },
+    )
+    const out = JSON.parse(q.stdout) as { Rows: Record<string, string>[] }
+    assert.deepEqual(out.Rows, [{ eventName: 'DescribeTrails', n: '3' }])
+    const s = await exec(process.execPath, [bin, 'lake', 'stores', '--endpoint-url', ts.url], {
+      env,
+    })
+    assert.match(s.stdout, new RegExp(`${storeId}\\s+main-store\\s+ENABLED`))
   })
 })
