@@ -25,6 +25,7 @@ import {
   ListObjectsV2Command,
   S3Client,
 } from '@aws-sdk/client-s3'
+import { ImportClient } from '../../src/import/client.js'
 import { startMotoServer, type MotoServer } from '../../src/objectstore/testing/moto-server.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
 
@@ -207,6 +208,47 @@ describe('encryption at rest (e2e, embedded store)', () => {
         .toString()
         .startsWith('{"Records":'),
     )
+  })
+
+  it('imports the encrypted files through the S3 API with a key allowed to decrypt', async () => {
+    // An s3:// import reads with the server's own credentials (here from the environment).
+    const imports = new ImportClient({
+      endpoint: ts.url,
+      region: 'us-east-1',
+      credentials: async () => ({
+        accessKeyId: ts.accessKeyId,
+        secretAccessKey: ts.secretAccessKey,
+      }),
+    })
+    const run = async (as: { accessKeyId: string; secretAccessKey: string }) => {
+      const saved = { ...process.env }
+      process.env['AWS_ACCESS_KEY_ID'] = as.accessKeyId
+      process.env['AWS_SECRET_ACCESS_KEY'] = as.secretAccessKey
+      try {
+        let info = await imports.start({
+          Source: `s3://${BUCKET}/AWSLogs/${ACCOUNT}/CloudTrail/`,
+          S3EndpointUrl: ts.url,
+        })
+        while (!['COMPLETED', 'FAILED', 'STOPPED'].includes(info.ImportStatus)) {
+          await new Promise((r) => setTimeout(r, 50))
+          info = await imports.get(info.ImportId)
+        }
+        return { info, failures: await imports.failures(info.ImportId) }
+      } finally {
+        process.env = saved
+      }
+    }
+    const ok = await run(DECRYPTOR)
+    assert.equal(ok.info.ImportStatus, 'COMPLETED', ok.info.ErrorMessage)
+    assert.deepEqual(ok.failures, [])
+    const stats = ok.info.ImportStatistics
+    assert.ok(Number(stats['FilesCompleted']) >= logs.length)
+    // The live events are already stored: re-reading them adds nothing, and every one is recognised.
+    assert.equal(stats['EventsImported'], 0)
+    assert.ok(Number(stats['DuplicatesSkipped']) > 0)
+
+    const denied = await run(READER)
+    assert.ok(denied.failures.length > 0 || denied.info.ImportStatus === 'FAILED')
   })
 
   it('validates as a valid chain with opentrail validate-logs and the AWS CLI', async (t) => {
