@@ -270,6 +270,15 @@ describe('web console in Chromium', { skip: missing }, () => {
     await shot(page, 'lake')
   })
 
+  it('lists Insights anomalies (none on a fresh server)', async () => {
+    await nav(page, 'Insights')
+    await page.getByRole('heading', { name: 'Insights', level: 1 }).waitFor()
+    await page.getByRole('status').getByText('No Insights anomalies.').waitFor()
+    await page.getByLabel('State').selectOption('OPEN')
+    await page.getByRole('status').getByText('No Insights anomalies.').waitFor()
+    assert.deepEqual(await unlabelled(page), [])
+  })
+
   it('shows the dashboard with the trail logging', async () => {
     await nav(page, 'Dashboard')
     const trails = page.getByRole('article', { name: 'Trails' })

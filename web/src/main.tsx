@@ -9,6 +9,7 @@ import { TrailList } from './pages/trails'
 import { TrailWizard } from './pages/trail-wizard'
 import { TrailDetail } from './pages/trail-detail'
 import { Lake } from './pages/lake'
+import { Insights } from './pages/insights'
 import './styles.css'
 
 const NAV: { path: string; label: string }[] = [
@@ -16,6 +17,7 @@ const NAV: { path: string; label: string }[] = [
   { path: 'events', label: 'Event history' },
   { path: 'trails', label: 'Trails' },
   { path: 'lake', label: 'Lake' },
+  { path: 'insights', label: 'Insights' },
 ]
 
 function Page({ path, identity }: { path: string; identity: Identity }) {
@@ -23,6 +25,7 @@ function Page({ path, identity }: { path: string; identity: Identity }) {
   if (path === 'events') return <EventHistory />
   if (path === 'trails') return <TrailList />
   if (path === 'lake') return <Lake />
+  if (path === 'insights') return <Insights />
   if (path === 'trails/create') return <TrailWizard identity={identity} />
   if (path.startsWith('trails/')) return <TrailDetail name={decodeURIComponent(path.slice(7))} />
   return (
