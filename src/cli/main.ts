@@ -1,5 +1,6 @@
 /** @module cli/main  The `opentrail` command. Each sub-command lives in `commands/<verb>.ts`. */
 import { Command } from 'commander'
+import { registerAlarms } from './commands/alarms.js'
 import { registerCheck } from './commands/check.js'
 import { registerImport } from './commands/import.js'
 import { registerInsights } from './commands/insights.js'
@@ -8,6 +9,7 @@ import { registerRules } from './commands/rules.js'
 import { registerTopics } from './commands/topics.js'
 import { registerKey } from './commands/key.js'
 import { registerLake } from './commands/lake.js'
+import { registerLogs } from './commands/logs.js'
 import { registerLookupEvents } from './commands/lookup-events.js'
 import { registerPassword } from './commands/password.js'
 import { registerServe } from './commands/serve.js'
@@ -33,5 +35,7 @@ registerTopics(program)
 registerRules(program)
 registerPacks(program)
 registerCheck(program)
+registerLogs(program)
+registerAlarms(program)
 
 await program.parseAsync(process.argv)
