@@ -3,7 +3,7 @@
  * How one delivery leaves OpenTrail:
  * - `http`/`https`: POST of the SNS-shaped notification JSON, signed with HMAC-SHA256 under the
  *   subscription's secret: `X-OpenTrail-Signature: t=<unix seconds>,v1=<hex>` where the hex is
- *   HMAC-SHA256(secret, `<t>.<body>`) (see docs/decisions/0010-notification-signing.md).
+ *   HMAC-SHA256(secret, `<t>.<body>`) (see docs/decisions/0015-notifications-and-event-rules.md).
  * - `slack`: POST of `{"text": ...}` to an incoming-webhook URL (the URL is the credential).
  * - `email`/`email-json`: one message over SMTP (nodemailer), text body.
  * Any answer but 2xx, a timeout, or an SMTP error is a failed attempt (the dispatcher retries).

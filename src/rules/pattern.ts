@@ -333,6 +333,28 @@ function numeric(arg: unknown, at: string): LeafTest {
   return (v) => typeof v === 'number' && tests.every((t) => t(v))
 }
 
+/** A dotted quad as an unsigned 32-bit number, or -1. */
+function ipv4(s: string): number {
+  let n = 0
+  let part = 0
+  let digits = 0
+  let dots = 0
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c >= 48 && c <= 57) {
+      part = part * 10 + (c - 48)
+      if (++digits > 3 || part > 255) return -1
+    } else if (c === 46 && digits > 0 && dots < 3) {
+      n = n * 256 + part
+      part = 0
+      digits = 0
+      dots++
+    } else return -1
+  }
+  if (dots !== 3 || digits === 0) return -1
+  return n * 256 + part
+}
+
 function cidr(arg: unknown, at: string): LeafTest {
   const s = needString('cidr', arg, at)
   const m = /^([^/]+)\/(\d{1,3})$/.exec(s)
@@ -341,23 +363,33 @@ function cidr(arg: unknown, at: string): LeafTest {
   if (!m || family === 0 || bits > (family === 4 ? 32 : 128)) {
     throw InvalidEventPatternException(`Nonstandard IP address: ${s} at ${at}`)
   }
-  const list = new BlockList()
-  const type = family === 4 ? 'ipv4' : 'ipv6'
-  list.addSubnet(m[1]!, bits, type)
-  return (v) => {
-    if (typeof v !== 'string') return false
-    const f = isIP(v)
-    if (f === 0) return false
-    return list.check(v, f === 4 ? 'ipv4' : 'ipv6')
+  if (family === 4) {
+    const size = 2 ** (32 - bits)
+    const base = Math.floor(ipv4(m[1]!) / size) * size
+    return (v) => {
+      if (typeof v !== 'string') return false
+      const n = ipv4(v)
+      return n >= base && n < base + size
+    }
   }
+  const list = new BlockList()
+  list.addSubnet(m[1]!, bits, 'ipv6')
+  return (v) => typeof v === 'string' && isIP(v) === 6 && list.check(v, 'ipv6')
 }
 
 // --- matching ---------------------------------------------------------------
 
+// Hot path: no closures here. An arrow capturing a parameter makes V8 allocate a context on
+// every call, which dominated matching time.
 function matchObject(m: ObjectMatcher, value: unknown): boolean {
-  if (Array.isArray(value)) return value.some((el) => matchObject(m, el))
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (matchObject(m, value[i])) return true
+    return false
+  }
   const obj = isObject(value) ? value : undefined
-  for (const f of m.fields) {
+  const fields = m.fields
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i]!
     const v = obj ? obj[f.key] : undefined
     if (f.leaf) {
       if (!matchLeaf(f.leaf, v)) return false
@@ -365,10 +397,13 @@ function matchObject(m: ObjectMatcher, value: unknown): boolean {
       if (!matchNested(f.nested, v)) return false
     }
   }
-  for (const alts of m.or) {
-    if (!alts.some((alt) => matchObject(alt, value))) return false
-  }
+  for (let i = 0; i < m.or.length; i++) if (!anyOf(m.or[i]!, value)) return false
   return true
+}
+
+function anyOf(alts: ObjectMatcher[], value: unknown): boolean {
+  for (let i = 0; i < alts.length; i++) if (matchObject(alts[i]!, value)) return true
+  return false
 }
 
 /** A nested pattern on a missing or leaf value matches only if it is satisfied by "absent" fields. */
@@ -381,18 +416,26 @@ function isLeaf(v: unknown): v is Leaf {
   return v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean'
 }
 
+function anyTest(tests: LeafTest[], v: Leaf): boolean {
+  for (let i = 0; i < tests.length; i++) if (tests[i]!(v)) return true
+  return false
+}
+
 function matchLeaf(f: FieldMatcher, v: unknown): boolean {
   if (v === undefined) return f.existsFalse
   if (Array.isArray(v)) {
-    const leaves = v.filter(isLeaf)
-    if (leaves.length === 0) return f.existsFalse
-    if (f.existsTrue) return true
-    return leaves.some((x) => f.tests.some((t) => t(x)))
+    let leaves = 0
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i]
+      if (!isLeaf(x)) continue
+      leaves++
+      if (f.existsTrue || anyTest(f.tests, x)) return true
+    }
+    return leaves === 0 ? f.existsFalse : false
   }
   if (!isLeaf(v)) return f.existsFalse // an object is no leaf: it "does not exist"
   if (f.existsTrue) return true
-  for (const t of f.tests) if (t(v)) return true
-  return false
+  return anyTest(f.tests, v)
 }
 
 function collectExact(

@@ -5,7 +5,7 @@
  * field, so an event is checked only against the rules that can match it; the rest are checked
  * one by one. The result is the same as checking every rule.
  */
-import { valueAt, type CompiledPattern } from './pattern.js'
+import type { CompiledPattern } from './pattern.js'
 
 /** Fields preferred as the index key, most selective first. */
 const PREFERRED = ['detail.eventName', 'detail.eventSource', 'source', 'detail-type']
@@ -16,7 +16,10 @@ interface Entry<T> {
 }
 
 export class RuleSet<T> {
-  private readonly byPath = new Map<string, { byValue: Map<string, Entry<T>[]>; all: Entry<T>[] }>()
+  private readonly byPath = new Map<
+    string,
+    { keys: string[]; byValue: Map<string, Entry<T>[]>; all: Entry<T>[] }
+  >()
   private readonly unindexed: Entry<T>[] = []
   private count = 0
 
@@ -43,7 +46,7 @@ export class RuleSet<T> {
     const best = [...keys].sort((a, b) => rank(a.path) - rank(b.path))[0]!
     let idx = this.byPath.get(best.path)
     if (!idx) {
-      idx = { byValue: new Map(), all: [] }
+      idx = { keys: best.path.split('.'), byValue: new Map(), all: [] }
       this.byPath.set(best.path, idx)
     }
     idx.all.push(entry)
@@ -57,8 +60,15 @@ export class RuleSet<T> {
   /** Keys of every rule whose pattern matches `event`, each once. */
   match(event: unknown): T[] {
     const out: T[] = []
-    for (const [path, idx] of this.byPath) {
-      const v = valueAt(event, path)
+    for (const idx of this.byPath.values()) {
+      let v: unknown = event
+      for (const k of idx.keys) {
+        if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+          v = undefined
+          break
+        }
+        v = (v as Record<string, unknown>)[k]
+      }
       // A string value can only match rules that list it; anything else (an array, a value
       // behind an array) is checked against every rule indexed on this path.
       const candidates = typeof v === 'string' ? idx.byValue.get(v) : idx.all
