@@ -2,7 +2,7 @@
  * @module monitoring/alarms
  * Metric alarms: configuration checks and the evaluation rule, as pure functions.
  *
- * Evaluation (decision record 0007): periods are aligned to multiples of `period` since the epoch.
+ * Evaluation (decision record 0016): periods are aligned to multiples of `period` since the epoch.
  * The window is the `evaluationPeriods` most recent periods, ending with the in-progress period when
  * it already has a datapoint (so a breach alarms seconds after the event, not at the period's end)
  * and with the last complete period otherwise. Missing periods follow `treatMissingData`:

@@ -2,7 +2,7 @@
  * @module monitoring/prometheus
  * `GET /metrics` in the Prometheus text exposition format (version 0.0.4): CloudWatch metrics (from
  * metric filters and PutMetricData) as running counters, alarm states, log group sizes, and the
- * pipeline's sink lag. Access (decision record 0007): with a configured `metricsToken`, a request
+ * pipeline's sink lag. Access (decision record 0016): with a configured `metricsToken`, a request
  * needs `Authorization: Bearer <token>`; without one, only loopback clients are served.
  */
 import { timingSafeEqual } from 'node:crypto'

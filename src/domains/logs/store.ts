@@ -5,7 +5,7 @@
  * monitoring/metric-store.ts). Events are keyed `[groupId, timestamp, seq]`, so a time-range scan of
  * a group is one cursor walk and deleting a group or expiring old events is a key-range delete.
  * Every write is one LMDB transaction; a sink's checkpoint commits in the same transaction as its
- * events (decision record 0007).
+ * events (decision record 0016).
  */
 import { mkdirSync } from 'node:fs'
 import { open, type Database, type RootDatabase } from 'lmdb'

@@ -4,7 +4,7 @@
  * and parsed JSON are both lazy: a pipeline record is matched as an object without serialising it,
  * a stored log line is parsed only when a JSON pattern needs it.
  *
- * Semantics (decision record 0007):
+ * Semantics (decision record 0016):
  * - Terms are case-sensitive substrings; every plain term must occur, no `-` term may occur, and when
  *   `?` terms are present at least one must occur. `%re%` terms are regular expressions.
  * - A JSON selector must reach a value node (string, number, boolean or null); on a missing field, an
