@@ -473,9 +473,24 @@ export class LocalObjectStore implements ObjectStore, BucketSettings, BucketAdmi
     })
   }
 
+  /**
+   * Parsed bucket files by path, with the identity of the file they were read from: every S3 call
+   * reads its bucket's file (owner, policy) two or three times, and one stat then replaces a read.
+   */
+  private readonly bucketFiles = new Map<string, { key: string; text: string }>()
+
   private async readBucketFile(dir: string): Promise<BucketFile> {
+    const path = join(dir, BUCKET_FILE)
     try {
-      const f = JSON.parse(await readFile(join(dir, BUCKET_FILE), 'utf8')) as BucketFile
+      const st = await stat(path)
+      const key = `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`
+      let cached = this.bucketFiles.get(path)
+      if (cached?.key !== key) {
+        cached = { key, text: await readFile(path, 'utf8') }
+        if (this.bucketFiles.size > 1000) this.bucketFiles.clear()
+        this.bucketFiles.set(path, cached)
+      }
+      const f = JSON.parse(cached.text) as BucketFile
       return { ...f, settings: f.settings ?? {} }
     } catch (err) {
       if (!isNotFound(err)) throw err
