@@ -237,6 +237,8 @@ describe('recording gateway in front of moto_server', () => {
         { listen: '127.0.0.1:0', upstream: `http://127.0.0.1:${await closedPort()}`, ...upstream },
         // HTTPS towards the clients.
         { listen: '127.0.0.1:0', upstream: moto.endpoint, ...upstream, tls },
+        // Records alongside the response instead of before its end.
+        { listen: '127.0.0.1:0', upstream: moto.endpoint, ...upstream, waitForRecord: false },
       ],
     })
     gw = ts.server.gateways[0]!.url
@@ -558,6 +560,17 @@ describe('recording gateway in front of moto_server', () => {
     assert.ok(tls['cipherSuite'], 'the cipher suite is recorded')
     assert.equal(tls['clientProvidedHostHeader'], new URL(url).host)
     assert.equal((ev['additionalEventData'] as Params)['CipherSuite'], tls['cipherSuite'])
+    s3.destroy()
+  })
+
+  it('records with waitForRecord: false as well', async (t) => {
+    if (skip) return t.skip(skip)
+    const s3 = s3Client(admin(), ts.server.gateways[3]!.url)
+    const listed = await s3.send(new ListBucketsCommand({}))
+    assert.ok(listed.Buckets?.some((b) => b.Name === 'gw-sdk'))
+    const ev = await recorded('ListBuckets', listed.$metadata.requestId!)
+    assert.equal(ev.errorCode, undefined)
+    assert.equal(ev.userIdentity?.accessKeyId, ts.accessKeyId)
     s3.destroy()
   })
 
