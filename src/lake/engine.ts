@@ -243,7 +243,12 @@ export interface QueryOutcome {
   columns: string[]
   rows: (string | null)[][]
   bytesScanned: number
+  /** Events in the stores the query read. */
+  eventsScanned: number
 }
+
+/** DuckDB's storage block size (BytesScanned counts the blocks of the stores read). */
+const BLOCK_BYTES = 262_144
 
 export interface LakeEngineOptions {
   memoryLimit?: string
@@ -490,18 +495,23 @@ export class LakeEngine {
     }, opts.timeoutMs)
     if (opts.signal) opts.signal.cancel = () => conn.interrupt()
     try {
+      // Statistics of the stores read: their events, and their size on disk (DuckDB's blocks).
       let bytesScanned = 0
+      let eventsScanned = 0
       for (const t of tables) {
-        const r = await conn.runAndReadAll(
-          `SELECT coalesce(sum(estimated_size), 0) FROM duckdb_tables() WHERE table_name = $1`,
-          [t],
+        const n = await conn.runAndReadAll(`SELECT count(*) FROM ${t}`)
+        eventsScanned += Number(n.getRows()[0]![0])
+        const b = await conn.runAndReadAll(
+          `SELECT count(DISTINCT block_id) FROM pragma_storage_info('${t}') WHERE block_id >= 0`,
         )
-        bytesScanned += Number(r.getRows()[0]![0]) * 64
+        const blocks = Number(b.getRows()[0]![0])
+        // Rows not yet checkpointed to blocks are counted at a nominal 128 bytes each.
+        bytesScanned += blocks > 0 ? blocks * BLOCK_BYTES : Number(n.getRows()[0]![0]) * 128
       }
       const reader = await conn.runAndReadAll(sql)
       const columns = reader.columnNames()
       const rows = reader.getRowsJson().map((row) => row.map(cell))
-      return { columns, rows, bytesScanned }
+      return { columns, rows, bytesScanned, eventsScanned }
     } catch (err) {
       if (timedOut) throw new QueryTimeout()
       throw err

@@ -152,6 +152,24 @@ describe('CloudTrail Lake on the invictus events', () => {
     assert.equal(Number(m!['n']), all.filter((r) => r.eventSource === 's3.amazonaws.com').length)
   })
 
+  it('reports query statistics', async () => {
+    const { QueryId } = await analyst.send(
+      new StartQueryCommand({ QueryStatement: `SELECT count(*) FROM ${s3} WHERE ${DAY}` }),
+    )
+    let d
+    do {
+      d = await analyst.send(new DescribeQueryCommand({ QueryId }))
+    } while (d.QueryStatus === 'QUEUED' || d.QueryStatus === 'RUNNING')
+    assert.equal(d.QueryStatus, 'FINISHED')
+    const inStore = all.filter((r) => r.eventSource === 's3.amazonaws.com').length
+    assert.ok((d.QueryStatistics?.EventsScanned ?? 0) >= inStore)
+    assert.equal(d.QueryStatistics?.EventsMatched, 1)
+    assert.ok((d.QueryStatistics?.BytesScanned ?? 0) > 0)
+    const r = await analyst.send(new GetQueryResultsCommand({ QueryId }))
+    assert.equal(r.QueryStatistics?.ResultsCount, 1)
+    assert.equal(r.QueryStatistics?.TotalResultsCount, 1)
+  })
+
   it('GROUP BY eventName matches the files', async () => {
     const rows = await query(
       analyst,

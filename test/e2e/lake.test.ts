@@ -283,6 +283,27 @@ describe('CloudTrail Lake', () => {
     )
   })
 
+  it('fails a query that exceeds the memory limit, and stays responsive', async () => {
+    const { QueryId } = await client.send(
+      new StartQueryCommand({
+        QueryStatement: `SELECT list(repeat(a.eventID, 200000)) FROM ${storeId} a, ${storeId} b, ${storeId} c`,
+      }),
+    )
+    let d
+    for (;;) {
+      d = await client.send(new DescribeQueryCommand({ QueryId }))
+      if (d.QueryStatus !== 'QUEUED' && d.QueryStatus !== 'RUNNING') break
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    assert.equal(d.QueryStatus, 'FAILED')
+    assert.match(d.ErrorMessage ?? '', /memory/i)
+    const rows = await run(
+      client,
+      `SELECT count(*) AS n FROM ${storeId} WHERE eventName = 'DescribeTrails'`,
+    )
+    assert.equal(rows[0]!['n'], '3')
+  })
+
   it('works with the AWS CLI', async (t) => {
     const exec = promisify(execFile)
     try {

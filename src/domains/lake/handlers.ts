@@ -117,7 +117,7 @@ function statistics(q: LakeQuery): Wire {
         : 0
   return {
     EventsMatched: q.result?.rows.length ?? 0,
-    EventsScanned: q.result?.rows.length ?? 0,
+    EventsScanned: q.result?.eventsScanned ?? 0,
     BytesScanned: q.result?.bytesScanned ?? 0,
     ExecutionTimeInMillis: ms,
     CreationTime: q.createdAt,
