@@ -279,6 +279,21 @@ describe('web console in Chromium', { skip: missing }, () => {
     assert.deepEqual(await unlabelled(page), [])
   })
 
+  it('shows the security posture of the trail with remediation for failed controls', async () => {
+    await nav(page, 'Security posture')
+    const status = page.getByRole('status').filter({ hasText: /passed/ })
+    await status.waitFor()
+    assert.match((await status.textContent()) ?? '', /^\d+ passed · \d+ failed/)
+    // The wizard's trail is multi-region, logging, validated, not encrypted with SSE-KMS.
+    const ct2 = page.getByRole('article', { name: /^CloudTrail\.2 / })
+    await ct2.getByText('FAILED', { exact: true }).first().waitFor()
+    await ct2.getByText('Remediation:').waitFor()
+    const ct4 = page.getByRole('article', { name: /^CloudTrail\.4 / })
+    await ct4.getByText('PASSED', { exact: true }).first().waitFor()
+    assert.deepEqual(await unlabelled(page), [])
+    await shot(page, 'posture')
+  })
+
   it('shows the dashboard with the trail logging', async () => {
     await nav(page, 'Dashboard')
     const trails = page.getByRole('article', { name: 'Trails' })

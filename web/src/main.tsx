@@ -10,6 +10,7 @@ import { TrailWizard } from './pages/trail-wizard'
 import { TrailDetail } from './pages/trail-detail'
 import { Lake } from './pages/lake'
 import { Insights } from './pages/insights'
+import { Posture } from './pages/posture'
 import './styles.css'
 
 const NAV: { path: string; label: string }[] = [
@@ -18,6 +19,7 @@ const NAV: { path: string; label: string }[] = [
   { path: 'trails', label: 'Trails' },
   { path: 'lake', label: 'Lake' },
   { path: 'insights', label: 'Insights' },
+  { path: 'posture', label: 'Security posture' },
 ]
 
 function Page({ path, identity }: { path: string; identity: Identity }) {
@@ -26,6 +28,7 @@ function Page({ path, identity }: { path: string; identity: Identity }) {
   if (path === 'trails') return <TrailList />
   if (path === 'lake') return <Lake />
   if (path === 'insights') return <Insights />
+  if (path === 'posture') return <Posture />
   if (path === 'trails/create') return <TrailWizard identity={identity} />
   if (path.startsWith('trails/')) return <TrailDetail name={decodeURIComponent(path.slice(7))} />
   return (

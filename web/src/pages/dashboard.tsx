@@ -3,6 +3,7 @@ import { call, type Identity } from '../api'
 import { linkProps } from '../router'
 import { describeTrails, trailStatus, type Trail, type TrailStatus } from '../trails-model'
 import { errorText, fmtTime } from '../util'
+import { getPosture, type PostureReport } from './posture'
 
 interface Recent {
   EventId?: string
@@ -18,6 +19,7 @@ export function Dashboard({ identity }: { identity: Identity }) {
   const [recent, setRecent] = useState<Recent[] | undefined>()
   const [failed, setFailed] = useState<Recent[] | undefined>()
   const [error, setError] = useState('')
+  const [posture, setPosture] = useState<PostureReport | null | undefined>()
 
   useEffect(() => {
     describeTrails()
@@ -46,6 +48,9 @@ export function Dashboard({ identity }: { identity: Identity }) {
         ),
       )
       .catch(() => setFailed([]))
+    getPosture()
+      .then(setPosture)
+      .catch(() => setPosture(null))
   }, [])
 
   return (
@@ -117,6 +122,31 @@ export function Dashboard({ identity }: { identity: Identity }) {
             </ul>
           )}
           <a {...linkProps('events?EventName=ConsoleLogin&range=1d')}>All sign-ins</a>
+        </article>
+        <article class="card" aria-labelledby="card-posture">
+          <h2 id="card-posture">Security posture</h2>
+          {posture === undefined ? (
+            <p>Evaluating…</p>
+          ) : posture === null ? (
+            <p class="muted">Not available to this user.</p>
+          ) : (
+            <>
+              <p>
+                <span class="ok">{posture.Summary.Passed} passed</span> ·{' '}
+                <span class="bad">{posture.Summary.Failed} failed</span>
+              </p>
+              <ul class="plain">
+                {posture.Controls.filter((c) => c.Status === 'FAILED')
+                  .slice(0, 5)
+                  .map((c) => (
+                    <li class="bad">
+                      {c.ControlId} {c.Title}
+                    </li>
+                  ))}
+              </ul>
+            </>
+          )}
+          <a {...linkProps('posture')}>All controls</a>
         </article>
         <article class="card wide" aria-labelledby="card-recent">
           <h2 id="card-recent">Recent events</h2>
