@@ -1,5 +1,9 @@
 import { after, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { RetentionRefused, type ParseCounts, type ParserOptions } from './file-parser.js'
 import { ParsePool, defaultParseWorkers, type ParserHandle } from './parse-pool.js'
 import { ScanError } from './scanner.js'
@@ -115,16 +119,42 @@ describe('ParsePool', () => {
     const one = new ParsePool(1)
     try {
       const h = one.open(ALL)
-      const workers = (
-        one as unknown as { workers: { worker: { terminate(): Promise<number> } }[] }
-      ).workers
-      await workers[0]!.worker.terminate()
+      const workers = (one as unknown as { workers: { terminate(): Promise<number> }[] }).workers
+      await workers[0]!.terminate()
       await assert.rejects(parse(h, file(), 1000), /exited/)
       const r = await parse(one.open(ALL), file(), 1000)
       assert.equal(r.texts.length, 60)
     } finally {
       await one.close()
     }
+  })
+
+  it("close() resolves in a process that has nothing else to do (idle workers are unref'd)", async () => {
+    const script =
+      `import { ParsePool } from ${JSON.stringify(new URL('./parse-pool.ts', import.meta.url).href)}\n` +
+      `const pool = new ParsePool(1)\n` +
+      `const h = pool.open({ start: -Infinity, end: Infinity, cutoff: -Infinity, mode: 'refuse' })\n` +
+      `await h.push(Buffer.from('{"Records":[]}'), false)\n` +
+      `await h.end()\n` +
+      `h.close()\n` +
+      `await pool.close()\n` +
+      `process.stdout.write('closed')\n`
+    const dir = await mkdtemp(join(tmpdir(), 'parse-pool-'))
+    await writeFile(join(dir, 'close.mjs'), script)
+    const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
+      (resolve) => {
+        execFile(
+          process.execPath,
+          ['--import', 'tsx', join(dir, 'close.mjs')],
+          { timeout: 60_000 },
+          (err, stdout, stderr) =>
+            resolve({ code: err ? (err.code as number) : 0, stdout, stderr }),
+        )
+      },
+    )
+    await rm(dir, { recursive: true, force: true })
+    assert.equal(out.stderr, '')
+    assert.deepEqual([out.code, out.stdout], [0, 'closed'])
   })
 
   it('takes its size from OPENTRAIL_IMPORT_WORKERS when set', () => {

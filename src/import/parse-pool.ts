@@ -67,14 +67,16 @@ class PoolWorker {
   private readonly pending = new Map<number, (r: WorkerReply) => void>()
   open = 0
   failed: Error | undefined
+  private terminating = false
 
   constructor(onFail: (w: PoolWorker) => void) {
     this.worker = new Worker(new URL('./parse-worker-entry.js', import.meta.url))
     this.worker.on('message', (r: WorkerReply) => {
       const done = this.pending.get(r.seq)
       this.pending.delete(r.seq)
-      // An idle worker must not keep the process alive; a busy one must (unref after `on`).
-      if (this.pending.size === 0) this.worker.unref()
+      // An idle worker must not keep the process alive; a busy one must (unref after `on`), and so
+      // must one being terminated (a late reply must not unref it while close() awaits its exit).
+      if (this.pending.size === 0 && !this.terminating) this.worker.unref()
       done?.(r)
     })
     const fail = (err: Error) => {
@@ -87,6 +89,13 @@ class PoolWorker {
     this.worker.on('error', fail)
     this.worker.on('exit', (code) => fail(new Error(`import parse worker exited (${code})`)))
     this.worker.unref()
+  }
+
+  /** Ends the thread; resolves once it has exited. */
+  terminate(): Promise<number> {
+    this.terminating = true
+    this.worker.ref()
+    return this.worker.terminate()
   }
 
   request(req: WorkerRequest, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
@@ -141,7 +150,9 @@ export class ParsePool {
   /** Parsers may be opened again after close (new workers start). */
   async close(): Promise<void> {
     const all = this.workers.splice(0)
-    await Promise.all(all.map((w) => w.worker.terminate()))
+    // Awaiting an exit keeps the event loop alive (PoolWorker.terminate refs the thread), else a
+    // process with nothing else to do would end while close() is still pending.
+    await Promise.all(all.map((w) => w.terminate()))
   }
 
   private drop(w: PoolWorker): void {
