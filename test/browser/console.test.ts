@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs'
 import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { GetTrailCommand } from '@aws-sdk/client-cloudtrail'
+import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { startTestServer, type TestServer } from '../helpers/server.js'
 
@@ -240,6 +241,40 @@ describe('web console in Chromium', { skip: missing }, () => {
     await tags.getByText('audit').waitFor()
     await page.evaluate(() => scrollTo(0, 0))
     await shot(page, 'trail-detail')
+  })
+
+  it('sends the trail to a log group and finds ListBuckets there with a pattern', async () => {
+    await nav(page, 'Trails')
+    await page.getByRole('link', { name: trailName }).click()
+    await page.getByRole('button', { name: 'Edit cloudwatch logs' }).click()
+    await page.getByLabel('Log group name (empty: off)').fill('web-trail-logs')
+    await page.getByRole('button', { name: 'Save changes' }).click()
+    await page.getByText('CloudWatch Logs settings saved.').waitFor()
+    const s3 = new S3Client({
+      endpoint: t.url,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: t.accessKeyId, secretAccessKey: t.secretAccessKey },
+    })
+    await s3.send(new ListBucketsCommand({}))
+    s3.destroy()
+    await nav(page, 'Monitoring')
+    const logs = page.getByRole('region', { name: 'Log groups' })
+    await logs.getByLabel('Log group').waitFor()
+    await logs.getByLabel('Filter pattern').fill('{ $.eventName = "ListBuckets" }')
+    await logs.getByLabel('Last').selectOption({ label: '30m' })
+    for (let i = 0; ; i++) {
+      await logs.getByRole('button', { name: 'Search log group' }).click()
+      await logs.getByRole('status').waitFor()
+      const n = Number(/^(\d+)/.exec((await logs.getByRole('status').textContent()) ?? '')?.[1])
+      if (n > 0) break
+      assert.ok(i < 30, 'ListBuckets never reached the log group')
+      await page.waitForTimeout(500)
+    }
+    const rows = logs.getByRole('table', { name: 'Log events' }).getByRole('row')
+    assert.match((await rows.nth(1).textContent()) ?? '', /"eventName":"ListBuckets"/)
+    assert.deepEqual(await unlabelled(page), [])
+    await shot(page, 'monitoring')
   })
 
   it('creates a Lake event data store and runs a query on it', async () => {

@@ -11,6 +11,7 @@ import { TrailDetail } from './pages/trail-detail'
 import { Lake } from './pages/lake'
 import { Insights } from './pages/insights'
 import { Posture } from './pages/posture'
+import { Monitoring } from './pages/monitoring'
 import './styles.css'
 
 const NAV: { path: string; label: string }[] = [
@@ -18,6 +19,7 @@ const NAV: { path: string; label: string }[] = [
   { path: 'events', label: 'Event history' },
   { path: 'trails', label: 'Trails' },
   { path: 'lake', label: 'Lake' },
+  { path: 'monitoring', label: 'Monitoring' },
   { path: 'insights', label: 'Insights' },
   { path: 'posture', label: 'Security posture' },
 ]
@@ -29,6 +31,7 @@ function Page({ path, identity }: { path: string; identity: Identity }) {
   if (path === 'lake') return <Lake />
   if (path === 'insights') return <Insights />
   if (path === 'posture') return <Posture />
+  if (path === 'monitoring') return <Monitoring />
   if (path === 'trails/create') return <TrailWizard identity={identity} />
   if (path.startsWith('trails/')) return <TrailDetail name={decodeURIComponent(path.slice(7))} />
   return (
