@@ -31,6 +31,7 @@ import {
   ObjectInput,
 } from '../../src/monitoring/filter-pattern/compile.js'
 import { CIS_CONTROLS } from '../../src/packs/cis.js'
+import { jsonCall } from '../../src/packs/client.js'
 import { PROTECT_TRAIL_PATTERN, PROTECT_TRAIL_RULE } from '../../src/packs/protect-trail.js'
 import { convertSigma } from '../../src/packs/sigma.js'
 import { envelopeOf } from '../../src/rules/envelope.js'
@@ -314,6 +315,29 @@ describe('e2e packs: opentrail packs against a server', () => {
     assert.equal(out.controls.length, 15)
     const alarms = server.monitoring.monitoring.allAlarms().map((a) => a.alarmName)
     assert.equal(alarms.filter((n) => n.startsWith('CIS-4.')).length, 15)
+    // An alarm transition reaches the alert topic's subscriber (monitoring → Notifier → topic).
+    const before = hook.got.length
+    await jsonCall({
+      endpoint: server.url,
+      region: 'us-east-1',
+      credentials: async () => key,
+      service: 'monitoring',
+      target: 'GraniteServiceVersion20100801.SetAlarmState',
+      version: '1.0',
+      input: {
+        AlarmName: 'CIS-4.5-CloudTrailChanges',
+        StateValue: 'ALARM',
+        StateReason: 'test transition',
+      },
+    })
+    const got = await hook.waitFor(before + 1)
+    const alarm = got
+      .slice(before)
+      .map((g) => JSON.parse(g.body) as { Subject?: string; Message: string })
+      .find((m) => m.Subject?.startsWith('ALARM'))
+    assert.ok(alarm, 'no alarm notification')
+    assert.equal(alarm.Subject, 'ALARM: "CIS-4.5-CloudTrailChanges" in us-east-1')
+    assert.equal((JSON.parse(alarm.Message) as { NewStateValue: string }).NewStateValue, 'ALARM')
   })
 
   it('convert-sigma prints a pattern or the reason', async () => {
