@@ -13,6 +13,7 @@ import { join } from 'node:path'
 import { GetTrailCommand } from '@aws-sdk/client-cloudtrail'
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3'
 import { chromium, type Browser, type Page } from 'playwright-core'
+import { rawCall } from '../helpers/raw.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
 
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium'
@@ -274,6 +275,64 @@ describe('web console in Chromium', { skip: missing }, () => {
     const rows = logs.getByRole('table', { name: 'Log events' }).getByRole('row')
     assert.match((await rows.nth(1).textContent()) ?? '', /"eventName":"ListBuckets"/)
     assert.deepEqual(await unlabelled(page), [])
+    await shot(page, 'monitoring')
+  })
+
+  it('sees an alarm on a metric filter of the log group fire', async () => {
+    const key = { accessKeyId: t.accessKeyId, secretAccessKey: t.secretAccessKey }
+    const filter = await rawCall(t.url, {
+      target: 'Logs_20140328.PutMetricFilter',
+      service: 'logs',
+      key,
+      body: JSON.stringify({
+        logGroupName: 'web-trail-logs',
+        filterName: 'list-buckets',
+        filterPattern: '{ $.eventName = "ListBuckets" }',
+        metricTransformations: [
+          {
+            metricName: 'ListBucketsCalls',
+            metricNamespace: 'CloudTrailMetrics',
+            metricValue: '1',
+          },
+        ],
+      }),
+    })
+    assert.equal(filter.status, 200, filter.text)
+    const alarm = await rawCall(t.url, {
+      target: 'GraniteServiceVersion20100801.PutMetricAlarm',
+      service: 'monitoring',
+      key,
+      headers: { 'content-type': 'application/x-amz-json-1.0' },
+      body: JSON.stringify({
+        AlarmName: 'list-buckets-alarm',
+        MetricName: 'ListBucketsCalls',
+        Namespace: 'CloudTrailMetrics',
+        Statistic: 'Sum',
+        Period: 60,
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      }),
+    })
+    assert.equal(alarm.status, 200, alarm.text)
+    const s3 = new S3Client({
+      endpoint: t.url,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: key,
+    })
+    await s3.send(new ListBucketsCommand({}))
+    s3.destroy()
+    const alarms = page.getByRole('region', { name: 'Alarms' })
+    for (let i = 0; ; i++) {
+      await alarms.getByRole('button', { name: 'Refresh alarms' }).click()
+      const row = alarms.getByRole('row').filter({ hasText: 'list-buckets-alarm' })
+      await row.waitFor()
+      if ((await row.getByRole('cell').nth(1).textContent()) === 'ALARM') break
+      assert.ok(i < 40, 'the alarm did not fire')
+      await page.waitForTimeout(500)
+    }
     await shot(page, 'monitoring')
   })
 
