@@ -334,7 +334,12 @@ describe('rule set', () => {
     set.add('any-error', compilePattern('{"detail": {"errorCode": [{"exists": true}]}}'))
     set.add('s3', compilePattern('{"source": ["aws.s3"]}'))
     set.add('ip', compilePattern('{"detail": {"sourceIPAddress": [{"cidr": "192.168.0.0/16"}]}}'))
-    assert.deepEqual(set.match(cloudTrailStop).sort(), ['any-error', 'ip', 'stop'])
-    assert.equal(set.size, 4)
+    set.add(
+      'eic',
+      compilePattern('{"detail": {"eventName": [{"equals-ignore-case": "stoplogging"}, "Other"]}}'),
+    )
+    set.add('eic-miss', compilePattern('{"detail": {"eventName": [{"equals-ignore-case": "x"}]}}'))
+    assert.deepEqual(set.match(cloudTrailStop).sort(), ['any-error', 'eic', 'ip', 'stop'])
+    assert.equal(set.size, 6)
   })
 })

@@ -24,6 +24,8 @@ interface FieldMatcher {
   existsFalse: boolean
   /** Literal strings, for the rule index. `undefined` when any alternative is not a literal string. */
   literals?: string[]
+  /** Lower-cased strings when every alternative is a string or equals-ignore-case (for the index). */
+  lowerLiterals?: string[]
 }
 
 interface ObjectMatcher {
@@ -38,7 +40,7 @@ export interface CompiledPattern {
    * Paths (dot-joined) whose every alternative is a literal string, with those strings, for
    * indexing: an event can match only if its value at the path is one of them.
    */
-  readonly exactKeys: { path: string; values: string[] }[]
+  readonly exactKeys: { path: string; values: string[]; ignoreCase?: boolean }[]
 }
 
 const MAX_NUMERIC = 5e9
@@ -62,7 +64,7 @@ export function compilePattern(text: string): CompiledPattern {
   }
   if (!isObject(parsed)) throw InvalidEventPatternException('Filter is not an object')
   const root = compileObject(parsed, '')
-  const exactKeys: { path: string; values: string[] }[] = []
+  const exactKeys: { path: string; values: string[]; ignoreCase?: boolean }[] = []
   collectExact(root, '', exactKeys)
   return {
     source: text,
@@ -108,7 +110,13 @@ function compileObject(obj: Record<string, unknown>, path: string): ObjectMatche
 }
 
 function compileField(alts: unknown[], at: string): FieldMatcher {
-  const fm: FieldMatcher = { tests: [], existsTrue: false, existsFalse: false, literals: [] }
+  const fm: FieldMatcher = {
+    tests: [],
+    existsTrue: false,
+    existsFalse: false,
+    literals: [],
+    lowerLiterals: [],
+  }
   if (alts.length === 0) throw InvalidEventPatternException(`Empty arrays are not allowed at ${at}`)
   for (const alt of alts) {
     if (
@@ -118,11 +126,17 @@ function compileField(alts: unknown[], at: string): FieldMatcher {
       typeof alt === 'boolean'
     ) {
       fm.tests.push(exactTest(alt))
-      if (typeof alt === 'string') fm.literals?.push(alt)
-      else fm.literals = undefined
+      if (typeof alt === 'string') {
+        fm.literals?.push(alt)
+        fm.lowerLiterals?.push(alt.toLowerCase())
+      } else fm.literals = fm.lowerLiterals = undefined
       continue
     }
     fm.literals = undefined
+    const eic = (alt as Record<string, unknown>)['equals-ignore-case']
+    if (typeof eic === 'string' && Object.keys(alt as object).length === 1) {
+      fm.lowerLiterals?.push(eic.toLowerCase())
+    } else fm.lowerLiterals = undefined
     if (Array.isArray(alt))
       throw InvalidEventPatternException(`Nested arrays are not allowed at ${at}`)
     const obj = alt as Record<string, unknown>
@@ -441,17 +455,15 @@ function matchLeaf(f: FieldMatcher, v: unknown): boolean {
 function collectExact(
   m: ObjectMatcher,
   path: string,
-  out: { path: string; values: string[] }[],
+  out: { path: string; values: string[]; ignoreCase?: boolean }[],
 ): void {
   for (const f of m.fields) {
     const at = join(path, f.key)
-    if (
-      f.leaf?.literals &&
-      f.leaf.literals.length > 0 &&
-      !f.leaf.existsFalse &&
-      !f.leaf.existsTrue
-    ) {
-      out.push({ path: at, values: f.leaf.literals })
+    const leaf = f.leaf
+    if (leaf && !leaf.existsFalse && !leaf.existsTrue) {
+      if (leaf.literals && leaf.literals.length > 0) out.push({ path: at, values: leaf.literals })
+      else if (leaf.lowerLiterals && leaf.lowerLiterals.length > 0)
+        out.push({ path: at, values: leaf.lowerLiterals, ignoreCase: true })
     } else if (f.nested) collectExact(f.nested, at, out)
   }
 }

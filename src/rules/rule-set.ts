@@ -18,7 +18,7 @@ interface Entry<T> {
 export class RuleSet<T> {
   private readonly byPath = new Map<
     string,
-    { keys: string[]; byValue: Map<string, Entry<T>[]>; all: Entry<T>[] }
+    { keys: string[]; ignoreCase: boolean; byValue: Map<string, Entry<T>[]>; all: Entry<T>[] }
   >()
   private readonly unindexed: Entry<T>[] = []
   private count = 0
@@ -43,11 +43,22 @@ export class RuleSet<T> {
       const i = PREFERRED.indexOf(p)
       return i < 0 ? PREFERRED.length : i
     }
-    const best = [...keys].sort((a, b) => rank(a.path) - rank(b.path))[0]!
-    let idx = this.byPath.get(best.path)
+    // Case-sensitive keys first: they narrow more.
+    const best = [...keys].sort(
+      (a, b) =>
+        Number(a.ignoreCase ?? false) - Number(b.ignoreCase ?? false) ||
+        rank(a.path) - rank(b.path),
+    )[0]!
+    const id = best.ignoreCase ? `${best.path}\u0000i` : best.path
+    let idx = this.byPath.get(id)
     if (!idx) {
-      idx = { keys: best.path.split('.'), byValue: new Map(), all: [] }
-      this.byPath.set(best.path, idx)
+      idx = {
+        keys: best.path.split('.'),
+        ignoreCase: best.ignoreCase ?? false,
+        byValue: new Map(),
+        all: [],
+      }
+      this.byPath.set(id, idx)
     }
     idx.all.push(entry)
     for (const v of new Set(best.values)) {
@@ -71,7 +82,8 @@ export class RuleSet<T> {
       }
       // A string value can only match rules that list it; anything else (an array, a value
       // behind an array) is checked against every rule indexed on this path.
-      const candidates = typeof v === 'string' ? idx.byValue.get(v) : idx.all
+      const candidates =
+        typeof v === 'string' ? idx.byValue.get(idx.ignoreCase ? v.toLowerCase() : v) : idx.all
       if (candidates) for (const e of candidates) if (e.pattern.matches(event)) out.push(e.key)
     }
     for (const e of this.unindexed) if (e.pattern.matches(event)) out.push(e.key)
