@@ -473,6 +473,20 @@ export class LocalObjectStore implements ObjectStore, BucketSettings, BucketAdmi
     })
   }
 
+  /** Sidecar texts by path, with the identity of the file they were read from (see bucketFiles). */
+  private readonly sidecars = new Map<string, { key: string; text: string }>()
+
+  private async readSidecarText(path: string): Promise<string> {
+    const st = await stat(path)
+    const key = `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`
+    const cached = this.sidecars.get(path)
+    if (cached?.key === key) return cached.text
+    const text = await readFile(path, 'utf8')
+    if (this.sidecars.size >= 10_000) this.sidecars.clear()
+    this.sidecars.set(path, { key, text })
+    return text
+  }
+
   /**
    * Parsed bucket files by path, with the identity of the file they were read from: every S3 call
    * reads its bucket's file (owner, policy) two or three times, and one stat then replaces a read.
@@ -762,7 +776,7 @@ export class LocalObjectStore implements ObjectStore, BucketSettings, BucketAdmi
     const st = await fh.stat()
     let sidecar: Sidecar | undefined
     try {
-      sidecar = JSON.parse(await readFile(metaPath, 'utf8')) as Sidecar
+      sidecar = JSON.parse(await this.readSidecarText(metaPath)) as Sidecar
     } catch (err) {
       if (!isNotFound(err) && !(err instanceof SyntaxError)) throw err
     }
