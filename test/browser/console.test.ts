@@ -394,6 +394,8 @@ describe('web console in Chromium', { skip: missing }, () => {
     await trails.getByText('Logging').waitFor()
     const failed = page.getByRole('article', { name: 'Failed sign-ins (24 h)' })
     await failed.getByText('admin').waitFor()
+    const alarms = page.getByRole('article', { name: 'Alarms in ALARM' })
+    await alarms.getByText('list-buckets-alarm').waitFor()
     await shot(page, 'dashboard')
   })
 })

@@ -20,6 +20,10 @@ export function Dashboard({ identity }: { identity: Identity }) {
   const [failed, setFailed] = useState<Recent[] | undefined>()
   const [error, setError] = useState('')
   const [posture, setPosture] = useState<PostureReport | null | undefined>()
+  const [alarms, setAlarms] = useState<{ AlarmName: string; StateReason?: string }[] | null>()
+  const [insights, setInsights] = useState<
+    { AnomalyId: string; EventName: string; InsightType: string; State: string }[] | null
+  >()
 
   useEffect(() => {
     describeTrails()
@@ -51,6 +55,18 @@ export function Dashboard({ identity }: { identity: Identity }) {
     getPosture()
       .then(setPosture)
       .catch(() => setPosture(null))
+    call<{ MetricAlarms?: { AlarmName: string; StateReason?: string }[] }>(
+      'DescribeAlarms',
+      { StateValue: 'ALARM' },
+      'GraniteServiceVersion20100801',
+    )
+      .then((r) => setAlarms(r.MetricAlarms ?? []))
+      .catch(() => setAlarms(null))
+    call<{
+      Anomalies?: { AnomalyId: string; EventName: string; InsightType: string; State: string }[]
+    }>('ListInsightsAnomalies', { MaxResults: 5 }, 'OpenTrailInsights_20250601')
+      .then((r) => setInsights(r.Anomalies ?? []))
+      .catch(() => setInsights(null))
   }, [])
 
   return (
@@ -147,6 +163,44 @@ export function Dashboard({ identity }: { identity: Identity }) {
             </>
           )}
           <a {...linkProps('posture')}>All controls</a>
+        </article>
+        <article class="card" aria-labelledby="card-alarms">
+          <h2 id="card-alarms">Alarms in ALARM</h2>
+          {alarms === undefined ? (
+            <p>Loading…</p>
+          ) : alarms === null ? (
+            <p class="muted">Not available to this user.</p>
+          ) : alarms.length === 0 ? (
+            <p class="ok">None.</p>
+          ) : (
+            <ul class="plain">
+              {alarms.slice(0, 8).map((a) => (
+                <li class="bad" title={a.StateReason}>
+                  {a.AlarmName}
+                </li>
+              ))}
+            </ul>
+          )}
+          <a {...linkProps('monitoring')}>Monitoring</a>
+        </article>
+        <article class="card" aria-labelledby="card-insights">
+          <h2 id="card-insights">Recent Insights</h2>
+          {insights === undefined ? (
+            <p>Loading…</p>
+          ) : insights === null ? (
+            <p class="muted">Not available to this user.</p>
+          ) : insights.length === 0 ? (
+            <p class="ok">No unusual activity.</p>
+          ) : (
+            <ul class="plain">
+              {insights.map((a) => (
+                <li class={a.State === 'OPEN' ? 'bad' : ''}>
+                  {a.EventName} · {a.InsightType} · {a.State}
+                </li>
+              ))}
+            </ul>
+          )}
+          <a {...linkProps('insights')}>Insights</a>
         </article>
         <article class="card wide" aria-labelledby="card-recent">
           <h2 id="card-recent">Recent events</h2>
