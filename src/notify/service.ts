@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import type { Clock } from '../shared/clock.js'
 import { awsError } from '../shared/errors.js'
 import { readJsonFile, writeJsonFileAtomic } from '../shared/json-file.js'
+import { compilePattern, type CompiledPattern } from '../rules/pattern.js'
 import type { AlarmNotification, Notifier } from './port.js'
 import type { Delivery, Outbox, Protocol } from './outbox.js'
 
@@ -179,6 +180,7 @@ export class NotifyService implements Notifier {
     const given = attrs['SigningSecret']
     delete attrs['SigningSecret']
     for (const k of Object.keys(attrs)) checkSubscriptionAttribute(k, attrs[k]!)
+    if (attrs['FilterPolicy'] !== undefined) needBodyScope(attrs)
     const sub: Subscription = {
       arn: `${o.topicArn}:${randomUUID()}`,
       topicArn: o.topicArn,
@@ -228,6 +230,7 @@ export class NotifyService implements Notifier {
       s.secret = value
     } else {
       checkSubscriptionAttribute(name, value)
+      if (name === 'FilterPolicy') needBodyScope(s.attributes)
       s.attributes[name] = value
     }
     await this.save()
@@ -287,20 +290,37 @@ export class NotifyService implements Notifier {
       Message: p.message,
       Timestamp: now.toISOString(),
     })
-    const deliveries = this.listSubscriptions({ topicArn: topic.arn }).map((s) => ({
-      id: `${p.idKey ?? messageId}:${s.arn}`,
-      subscriptionArn: s.arn,
-      topicArn: topic.arn,
-      protocol: s.protocol,
-      endpoint: s.endpoint,
-      messageId,
-      ...(p.subject !== undefined ? { subject: p.subject } : {}),
-      message: s.attributes['RawMessageDelivery'] === 'true' ? p.message : envelope,
-      origin: p.origin,
-      createdAt: now.getTime(),
-      attempts: 0,
-      nextAttemptAt: now.getTime(),
-    }))
+    let body: unknown
+    let parsed = false
+    const wanted = (sub: Subscription): boolean => {
+      const policy = sub.attributes['FilterPolicy']
+      if (!policy) return true
+      if (!parsed) {
+        parsed = true
+        try {
+          body = JSON.parse(p.message)
+        } catch {
+          body = undefined
+        }
+      }
+      return body !== undefined && filterOf(policy).matches(body)
+    }
+    const deliveries = this.listSubscriptions({ topicArn: topic.arn })
+      .filter(wanted)
+      .map((s) => ({
+        id: `${p.idKey ?? messageId}:${s.arn}`,
+        subscriptionArn: s.arn,
+        topicArn: topic.arn,
+        protocol: s.protocol,
+        endpoint: s.endpoint,
+        messageId,
+        ...(p.subject !== undefined ? { subject: p.subject } : {}),
+        message: s.attributes['RawMessageDelivery'] === 'true' ? p.message : envelope,
+        origin: p.origin,
+        createdAt: now.getTime(),
+        attempts: 0,
+        nextAttemptAt: now.getTime(),
+      }))
     return { messageId, deliveries }
   }
 
@@ -344,6 +364,23 @@ export class NotifyService implements Notifier {
   }
 }
 
+/** SNS's default scope is MessageAttributes; OpenTrail filters message bodies only. */
+function needBodyScope(attrs: Record<string, string>): void {
+  if (attrs['FilterPolicyScope'] !== 'MessageBody') {
+    throw InvalidParameter(
+      'Invalid parameter: FilterPolicy needs FilterPolicyScope MessageBody (message attributes are not kept)',
+    )
+  }
+}
+
+const filters = new Map<string, CompiledPattern>()
+/** A subscription's FilterPolicy (MessageBody scope), compiled once. */
+function filterOf(policy: string): CompiledPattern {
+  let f = filters.get(policy)
+  if (!f) filters.set(policy, (f = compilePattern(policy)))
+  return f
+}
+
 function checkEndpoint(protocol: Protocol, endpoint: string): void {
   const bad = () =>
     InvalidParameter(`Invalid parameter: Endpoint must match the ${protocol} protocol`)
@@ -368,8 +405,27 @@ function checkSubscriptionAttribute(name: string, value: string): void {
       throw InvalidParameter('Invalid parameter: RawMessageDelivery')
     return
   }
-  if (['FilterPolicy', 'FilterPolicyScope', 'DeliveryPolicy', 'RedrivePolicy'].includes(name))
+  if (name === 'FilterPolicyScope') {
+    if (value !== 'MessageBody') {
+      throw InvalidParameter(
+        'Invalid parameter: FilterPolicyScope: OpenTrail filters on the MessageBody only',
+      )
+    }
     return
+  }
+  if (name === 'FilterPolicy') {
+    try {
+      compilePattern(value)
+    } catch (e) {
+      throw InvalidParameter(`Invalid parameter: FilterPolicy: ${(e as Error).message}`)
+    }
+    return
+  }
+  if (name === 'DeliveryPolicy' || name === 'RedrivePolicy') {
+    throw InvalidParameter(
+      `Invalid parameter: ${name} is not supported; retries and dead letters follow the notifications settings`,
+    )
+  }
   throw InvalidParameter(`Invalid parameter: AttributeName ${name}`)
 }
 

@@ -184,6 +184,51 @@ describe('e2e notify: topics, subscriptions and deliveries', () => {
     assert.equal(server.notify.outbox.deadLetters().length, 0)
   })
 
+  it('applies a MessageBody filter policy', async () => {
+    const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: 'filtered' }))
+    const r = await receiver()
+    try {
+      await assert.rejects(
+        sns.send(
+          new SubscribeCommand({
+            TopicArn,
+            Protocol: 'http',
+            Endpoint: r.url,
+            Attributes: { FilterPolicy: '{"severity":["high"]}' },
+          }),
+        ),
+        { name: 'InvalidParameterException' },
+      )
+      await sns.send(
+        new SubscribeCommand({
+          TopicArn,
+          Protocol: 'http',
+          Endpoint: r.url,
+          Attributes: {
+            FilterPolicy: '{"severity":["high"],"source":[{"prefix":"aws."}]}',
+            FilterPolicyScope: 'MessageBody',
+          },
+        }),
+      )
+      await sns.send(
+        new PublishCommand({ TopicArn, Message: '{"severity":"low","source":"aws.s3"}' }),
+      )
+      await sns.send(new PublishCommand({ TopicArn, Message: 'not json' }))
+      await sns.send(
+        new PublishCommand({ TopicArn, Message: '{"severity":"high","source":"aws.iam"}' }),
+      )
+      const [got] = await r.waitFor(1)
+      assert.equal(
+        (JSON.parse(got!.body) as { Message: string }).Message,
+        '{"severity":"high","source":"aws.iam"}',
+      )
+      await new Promise((res) => setTimeout(res, 300))
+      assert.equal(r.got.length, 1)
+    } finally {
+      await r.close()
+    }
+  })
+
   it('an unsubscribed endpoint gets nothing more', async () => {
     const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: 'unsub' }))
     const r = await receiver()
