@@ -176,6 +176,12 @@ export class ConsoleHandler implements SessionAuthenticator {
   }
 
   private async signin(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Only JSON: an HTML form on another site cannot send it without a CORS preflight, so no page
+    // elsewhere can sign a visitor in to an account of its choosing (login CSRF).
+    if (!/^application\/json\b/i.test(String(req.headers['content-type'] ?? '')))
+      return json(res, 415, {
+        message: 'Sign-in takes a JSON body (Content-Type: application/json).',
+      })
     const body = await readJson(req)
     if (!body || typeof body['password'] !== 'string')
       return json(res, 400, { message: 'Expected JSON with account, userName and password.' })

@@ -120,6 +120,16 @@ describe('web console: sign-in, sessions and console calls', () => {
     assert.equal(e.recipientAccountId, accountId)
   })
 
+  it('refuses a sign-in that is not JSON (a cross-site form cannot sign anyone in)', async () => {
+    const res = await fetch(`${t.url}/console/api/signin`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify({ userName: 'admin', password: adminPassword }),
+    })
+    assert.equal(res.status, 415)
+    assert.equal(res.headers.get('set-cookie'), null)
+  })
+
   it('records a wrong password and an unknown user as Failure, "Failed authentication"', async () => {
     const bad = await signIn(t.url, { userName: 'reader', password: 'Wrong-pass-1' })
     assert.equal(bad.status, 401)
