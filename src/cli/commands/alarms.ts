@@ -88,9 +88,24 @@ export function registerAlarms(program: Command): void {
       .option('--evaluation-periods <n>', 'periods evaluated', int, 1)
       .option('--datapoints-to-alarm <n>', 'breaching periods needed (default: all)', int)
       .option('--treat-missing-data <how>', 'missing, ignore, breaching or notBreaching', 'missing')
-      .option('--dimension <name=value>', 'metric dimension (repeatable)', collect((v: string) => v), [])
-      .option('--alarm-action <arn>', 'topic ARN notified on ALARM (repeatable)', collect((v: string) => v), [])
-      .option('--ok-action <arn>', 'topic ARN notified on OK (repeatable)', collect((v: string) => v), [])
+      .option(
+        '--dimension <name=value>',
+        'metric dimension (repeatable)',
+        collect((v: string) => v),
+        [],
+      )
+      .option(
+        '--alarm-action <arn>',
+        'topic ARN notified on ALARM (repeatable)',
+        collect((v: string) => v),
+        [],
+      )
+      .option(
+        '--ok-action <arn>',
+        'topic ARN notified on OK (repeatable)',
+        collect((v: string) => v),
+        [],
+      )
       .option('--description <text>'),
   ).action(
     async (

@@ -190,7 +190,12 @@ export function registerLogs(program: Command): void {
     logs
       .command('test-pattern <pattern>')
       .description('Test a filter pattern against messages (TestMetricFilter)')
-      .option('-m, --message <text>', 'a log message (repeatable)', collect((v: string) => v), [])
+      .option(
+        '-m, --message <text>',
+        'a log message (repeatable)',
+        collect((v: string) => v),
+        [],
+      )
       .option('-f, --file <path>', 'messages, one per line'),
   ).action(
     async (pattern: string, opts: ConnectionOptions & { message: string[]; file?: string }) =>
@@ -272,7 +277,12 @@ export function registerLogs(program: Command): void {
       .requiredOption('--metric-name <name>', 'metric name')
       .option('--value <value>', 'a number or a field such as $.bytes (default 1)', '1')
       .option('--default-value <n>', 'published when nothing matches', Number)
-      .option('--dimension <name=$.field>', 'a dimension (repeatable, at most 3)', collect((v: string) => v), [])
+      .option(
+        '--dimension <name=$.field>',
+        'a dimension (repeatable, at most 3)',
+        collect((v: string) => v),
+        [],
+      )
       .option('--unit <unit>', 'metric unit'),
   ).action(
     async (
