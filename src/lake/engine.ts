@@ -268,6 +268,7 @@ export class LakeEngine {
     private readonly ddl: DuckDBConnection,
     private readonly idle: DuckDBConnection[],
     private readonly appender: DuckDBConnection,
+    private readonly parser: DuckDBConnection,
   ) {}
 
   /** Rows waiting for the next group commit of `append`, by store. */
@@ -305,7 +306,14 @@ export class LakeEngine {
     const writer = await instance.connect()
     const idle: DuckDBConnection[] = []
     for (let i = 0; i < (opts.queryConnections ?? 4); i++) idle.push(await instance.connect())
-    const engine = new LakeEngine(instance, writer, ddl, idle, await instance.connect())
+    const engine = new LakeEngine(
+      instance,
+      writer,
+      ddl,
+      idle,
+      await instance.connect(),
+      await instance.connect(),
+    )
     engine.exportDir = opts.exportDir
     return engine
   }
@@ -462,7 +470,13 @@ export class LakeEngine {
     resolve: (table: string, ref: { id: string; arn?: string }) => void,
   ): Promise<{ sql: string; tables: string[] }> {
     const bound = bindStoreNames(statement)
-    const conn = await this.acquire()
+    // Parsing has its own connection (one statement at a time), so StartQuery answers at once even
+    // when every query connection is busy.
+    const turn = this.parsing.then(() => undefined)
+    let done!: () => void
+    this.parsing = new Promise<void>((ok) => (done = ok))
+    await turn
+    const conn = this.parser
     try {
       const r = await conn.runAndReadAll(`SELECT json_serialize_sql($1::VARCHAR)`, [bound.sql])
       const parsed = JSON.parse(String(r.getRows()[0]![0])) as Obj
@@ -476,9 +490,11 @@ export class LakeEngine {
       ])
       return { sql: String(d.getRows()[0]![0]), tables: [...used] }
     } finally {
-      this.release(conn)
+      done()
     }
   }
+
+  private parsing: Promise<void> = Promise.resolve()
 
   /** Runs checked SQL with a timeout; `onStart` is called when it leaves the queue. */
   async execute(
@@ -487,18 +503,40 @@ export class LakeEngine {
     opts: { timeoutMs: number; onStart?: () => void; signal?: { cancel?: () => void } },
   ): Promise<QueryOutcome> {
     const conn = await this.acquire()
-    opts.onStart?.()
+    try {
+      // onStart may refuse to run (a query cancelled while it was queued).
+      opts.onStart?.()
+    } catch (err) {
+      this.release(conn)
+      throw err
+    }
     let timedOut = false
+    let cancelled = false
+    // An interrupt that lands between two statements is lost: keep interrupting until it ends.
+    let repeat: ReturnType<typeof setInterval> | undefined
+    const halt = () => {
+      conn.interrupt()
+      repeat ??= setInterval(() => conn.interrupt(), 50)
+    }
+    const check = () => {
+      if (timedOut) throw new QueryTimeout()
+      if (cancelled) throw new Error('The query was cancelled.')
+    }
     const timer = setTimeout(() => {
       timedOut = true
-      conn.interrupt()
+      halt()
     }, opts.timeoutMs)
-    if (opts.signal) opts.signal.cancel = () => conn.interrupt()
+    if (opts.signal)
+      opts.signal.cancel = () => {
+        cancelled = true
+        halt()
+      }
     try {
       // Statistics of the stores read: their events, and their size on disk (DuckDB's blocks).
       let bytesScanned = 0
       let eventsScanned = 0
       for (const t of tables) {
+        check()
         const n = await conn.runAndReadAll(`SELECT count(*) FROM ${t}`)
         eventsScanned += Number(n.getRows()[0]![0])
         const b = await conn.runAndReadAll(
@@ -508,6 +546,7 @@ export class LakeEngine {
         // Rows not yet checkpointed to blocks are counted at a nominal 128 bytes each.
         bytesScanned += blocks > 0 ? blocks * BLOCK_BYTES : Number(n.getRows()[0]![0]) * 128
       }
+      check()
       const reader = await conn.runAndReadAll(sql)
       const columns = reader.columnNames()
       const rows = reader.getRowsJson().map((row) => row.map(cell))
@@ -517,6 +556,7 @@ export class LakeEngine {
       throw err
     } finally {
       clearTimeout(timer)
+      if (repeat) clearInterval(repeat)
       if (opts.signal) delete opts.signal.cancel
       this.release(conn)
     }
@@ -538,6 +578,7 @@ export class LakeEngine {
     await this.flushing
     this.writer.closeSync()
     this.appender.closeSync()
+    this.parser.closeSync()
     this.ddl.closeSync()
     for (const c of this.idle) c.closeSync()
     this.instance.closeSync()

@@ -467,7 +467,7 @@ export class LakeService {
         onStart: () => {
           if (q.status === 'QUEUED') q.status = 'RUNNING'
           q.startedAt = this.clock.now()
-          if (q.cancelled) q.cancel?.cancel?.()
+          if (q.cancelled) throw new Error('cancelled while queued')
         },
       })
       .then(
