@@ -150,9 +150,9 @@ describe('e2e bad input', () => {
     )
     // In the service model, not implemented here.
     await expectError(
-      await call({ target: 'CreateEventDataStore', body: '{"Name":"eds"}' }),
+      await call({ target: 'EnableFederation', body: '{"EventDataStore":"eds"}' }),
       'UnknownOperationException',
-      'CreateEventDataStore',
+      'EnableFederation',
     )
     // Names every JavaScript object has.
     for (const name of ['constructor', 'toString', 'hasOwnProperty', '__proto__', 'valueOf']) {
