@@ -280,14 +280,24 @@ describe(
         '--state-reason',
         'testing',
       )
-      const d = await ok<{ MetricAlarms: { StateValue: string; StateReason: string }[] }>(
+      // The set state lasts until the next evaluation (at most 10 s later, back to ALARM here), so
+      // the history is checked rather than the current state.
+      const h = await ok<{ AlarmHistoryItems: { HistorySummary: string; HistoryData: string }[] }>(
         'cloudwatch',
-        'describe-alarms',
-        '--alarm-name-prefix',
-        'latency',
+        'describe-alarm-history',
+        '--alarm-name',
+        'latency-high',
+        '--history-item-type',
+        'StateUpdate',
       )
-      assert.equal(d.MetricAlarms[0]!.StateValue, 'OK')
-      assert.equal(d.MetricAlarms[0]!.StateReason, 'testing')
+      const set = h.AlarmHistoryItems.find(
+        (i) => i.HistorySummary === 'Alarm updated from ALARM to OK',
+      )
+      assert.ok(set, h.AlarmHistoryItems.map((i) => i.HistorySummary).join('\n'))
+      assert.equal(
+        (JSON.parse(set.HistoryData) as { newState: { stateReason: string } }).newState.stateReason,
+        'testing',
+      )
       await ok('cloudwatch', 'delete-alarms', '--alarm-names', 'latency-high')
       const r = await cli('cloudwatch', 'delete-alarms', '--alarm-names', 'latency-high')
       assert.notEqual(r.code, 0)
