@@ -9,9 +9,21 @@ export function createLogger(level = process.env['OPENTRAIL_LOG_LEVEL'] ?? 'info
     redact: [
       'secretAccessKey',
       '*.secretAccessKey',
+      '*.*.secretAccessKey',
+      'sessionToken',
+      '*.sessionToken',
+      '*.*.sessionToken',
       'headers.authorization',
+      '*.headers.authorization',
       'password',
       '*.password',
+      '*.*.password',
+      // SMTP credentials (notifications.smtp.pass) and the Prometheus bearer token.
+      'pass',
+      '*.pass',
+      '*.*.pass',
+      'metricsToken',
+      '*.metricsToken',
     ],
   })
 }
