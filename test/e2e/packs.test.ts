@@ -38,9 +38,8 @@ import { envelopeOf } from '../../src/rules/envelope.js'
 import { compilePattern } from '../../src/rules/pattern.js'
 import { receiver, startNotifyServer } from '../helpers/notify.js'
 
-const DATASETS =
-  process.env['OPENTRAIL_DATASETS'] ??
-  fileURLToPath(new URL('../../../shared/datasets', import.meta.url))
+/** A copy of ../shared/datasets/panther-rule-tests (Apache-2.0) kept with the tests. */
+const PANTHER = fileURLToPath(new URL('../fixtures/panther-rule-tests', import.meta.url))
 const SIGMA = fileURLToPath(new URL('../fixtures/sigma', import.meta.url))
 const BIN = fileURLToPath(new URL('../../bin/opentrail.js', import.meta.url))
 
@@ -53,9 +52,7 @@ interface Case {
 }
 
 function pantherCases(): Case[] {
-  const text = gunzipSync(
-    readFileSync(join(DATASETS, 'panther-rule-tests', 'rule-tests.jsonl.gz')),
-  ).toString('utf8')
+  const text = gunzipSync(readFileSync(join(PANTHER, 'rule-tests.jsonl.gz'))).toString('utf8')
   return text
     .split('\n')
     .filter((l) => l.trim())
