@@ -110,7 +110,6 @@ export class ApiHandler {
     let claimedKey: string | undefined
     let region = this.deps.defaultRegion
     let input: Record<string, unknown> | undefined
-    let rawParams: unknown = null
     let response: unknown
     let error: unknown
     let resources: EventResource[] | undefined
@@ -142,30 +141,20 @@ export class ApiHandler {
         claimedKey = principal.accessKeyId
         region = session.region ?? region
       } else {
-        const auth = parseAuthorization({
+        const signed = {
           method: req.method ?? 'POST',
           path: q >= 0 ? url.slice(0, q) : url,
           query: q >= 0 ? url.slice(q + 1) : '',
           headers: req.headers,
           body,
-        })
+        }
+        const auth = parseAuthorization(signed)
         claimedKey = auth.accessKeyId
         region = auth.region || region
         if (binding && auth.service !== binding.signingName) throw WrongService(binding.signingName)
         const secret = this.deps.identities.secretFor(auth.accessKeyId)
         if (!secret) throw UnrecognizedClient()
-        await verifySignature(
-          {
-            method: req.method ?? 'POST',
-            path: q >= 0 ? url.slice(0, q) : url,
-            query: q >= 0 ? url.slice(q + 1) : '',
-            headers: req.headers,
-            body,
-          },
-          auth,
-          secret,
-          now,
-        )
+        await verifySignature(signed, auth, secret, now)
         principal = this.deps.identities.principalFor(auth.accessKeyId)!
       }
       if (!binding || !target) {
@@ -193,7 +182,6 @@ export class ApiHandler {
         if (e instanceof ServiceError) throw e
         throw SerializationException(`Malformed JSON in request body: ${(e as Error).message}`)
       }
-      rawParams = parsed
       if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
         op.precheck?.(parsed as Record<string, unknown>)
       input = parseInput(binding.model, operationName, parsed)
@@ -249,11 +237,8 @@ export class ApiHandler {
       sourceIPAddress: sourceIp(req),
       userAgent: headerValue(req, 'user-agent'),
       requestId,
-      requestParameters: input
-        ? camelKeys(input)
-        : rawParams && typeof rawParams === 'object'
-          ? null
-          : null,
+      // Input that did not parse or validate is not recorded: it may be anything the caller sent.
+      requestParameters: input ? camelKeys(input) : null,
       responseElements:
         !error && op && (op.logResponse ?? !readOnly) ? camelKeys(response ?? null) : null,
       errorCode: code === 'AccessDeniedException' ? 'AccessDenied' : code,
