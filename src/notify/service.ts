@@ -72,7 +72,6 @@ export interface PublishInput {
 
 export class NotifyService implements Notifier {
   private state: State = { topics: [], subscriptions: [] }
-  private saving: Promise<void> = Promise.resolve()
 
   private constructor(
     private readonly file: string,
@@ -86,10 +85,9 @@ export class NotifyService implements Notifier {
     return s
   }
 
+  /** Writes the state as it is now; json-file applies saves in call order. */
   private save(): Promise<void> {
-    const snapshot = JSON.parse(JSON.stringify(this.state)) as State
-    this.saving = this.saving.then(() => writeJsonFileAtomic(this.file, snapshot, 0o600))
-    return this.saving
+    return writeJsonFileAtomic(this.file, this.state, 0o600)
   }
 
   // --- topics ---------------------------------------------------------------
