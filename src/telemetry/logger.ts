@@ -3,8 +3,11 @@ import { pino } from 'pino'
 
 export type Logger = pino.Logger
 
-export function createLogger(level = process.env['OPENTRAIL_LOG_LEVEL'] ?? 'info'): Logger {
-  return pino({
+export function createLogger(
+  level = process.env['OPENTRAIL_LOG_LEVEL'] ?? 'info',
+  destination?: pino.DestinationStream,
+): Logger {
+  const options: pino.LoggerOptions = {
     level,
     redact: [
       'secretAccessKey',
@@ -25,5 +28,6 @@ export function createLogger(level = process.env['OPENTRAIL_LOG_LEVEL'] ?? 'info
       'metricsToken',
       '*.metricsToken',
     ],
-  })
+  }
+  return destination ? pino(options, destination) : pino(options)
 }
