@@ -21,12 +21,30 @@ export interface ApiCall {
   requestId: string
   requestParameters: unknown
   responseElements: unknown
+  /** Upper bounds of the two fields' JSON size when the caller knows them (skips measuring). */
+  requestBytes?: number
+  responseBytes?: number
   errorCode?: string
   errorMessage?: string
   readOnly: boolean
   resources?: EventResource[]
   tls?: { tlsVersion?: string; cipherSuite?: string }
   host?: string
+}
+
+/** AWS's largest requestParameters / responseElements; a larger one is replaced by a marker. */
+export const MAX_FIELD_BYTES = 100 * 1024
+
+/**
+ * The field, or AWS's marker for one too large to record: `{"omitted":true,"originalSize":N,
+ * "reason":"requestParameters too large"}` (decision 0020).
+ */
+function capped(value: unknown, field: string, knownBytes: number | undefined): unknown {
+  if (value === undefined || value === null) return null
+  if (knownBytes !== undefined && knownBytes <= MAX_FIELD_BYTES) return value
+  const size = Buffer.byteLength(JSON.stringify(value))
+  if (size <= MAX_FIELD_BYTES) return value
+  return { omitted: true, originalSize: size, reason: `${field} too large` }
 }
 
 export function buildApiEvent(call: ApiCall): CloudTrailRecord {
@@ -68,8 +86,8 @@ export function buildApiEvent(call: ApiCall): CloudTrailRecord {
     sourceIPAddress: call.sourceIPAddress,
     userAgent: call.userAgent ?? '',
     ...(call.errorCode ? { errorCode: call.errorCode, errorMessage: call.errorMessage ?? '' } : {}),
-    requestParameters: call.requestParameters ?? null,
-    responseElements: call.responseElements ?? null,
+    requestParameters: capped(call.requestParameters, 'requestParameters', call.requestBytes),
+    responseElements: capped(call.responseElements, 'responseElements', call.responseBytes),
     requestID: call.requestId,
     eventID: newEventId(),
     readOnly: call.readOnly,

@@ -239,8 +239,10 @@ export class ApiHandler {
       requestId,
       // Input that did not parse or validate is not recorded: it may be anything the caller sent.
       requestParameters: input ? camelKeys(input) : null,
+      requestBytes: body.length,
       responseElements:
         !error && op && (op.logResponse ?? !readOnly) ? camelKeys(response ?? null) : null,
+      responseBytes: error ? 0 : Buffer.byteLength(out),
       errorCode: code === 'AccessDeniedException' ? 'AccessDenied' : code,
       errorMessage: message,
       readOnly,
