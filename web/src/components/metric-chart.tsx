@@ -1,0 +1,155 @@
+/**
+ * An alarm's metric (GetMetricStatistics with the alarm's statistic and period) over a recent
+ * range, drawn with uPlot with the threshold as a dashed line; the datapoints are also listed in a
+ * table for screen readers and copying.
+ */
+import { useEffect, useRef, useState } from 'preact/hooks'
+import uPlot from 'uplot'
+import 'uplot/dist/uPlot.min.css'
+import { call, CW } from '../api'
+import { errorText, fmtTime } from '../util'
+import type { Alarm } from './alarm-list'
+
+const RANGES = [
+  { label: '1h', s: 3600 },
+  { label: '3h', s: 3 * 3600 },
+  { label: '12h', s: 12 * 3600 },
+  { label: '1d', s: 86400 },
+  { label: '1w', s: 7 * 86400 },
+]
+
+interface Datapoint {
+  Timestamp: number
+  [stat: string]: number | string
+}
+
+/** One value per period of the range (null where the metric had no datapoint). */
+export function alignSeries(
+  points: Datapoint[],
+  stat: string,
+  period: number,
+  start: number,
+  end: number,
+): [number[], (number | null)[]] {
+  const byTime = new Map(points.map((p) => [Math.round(p.Timestamp), Number(p[stat])]))
+  const xs: number[] = []
+  const ys: (number | null)[] = []
+  for (let t = Math.floor(start / period) * period; t <= end; t += period) {
+    xs.push(t)
+    ys.push(byTime.get(t) ?? null)
+  }
+  return [xs, ys]
+}
+
+export function MetricChart({ alarm, refresh }: { alarm: Alarm; refresh: number }) {
+  const [range, setRange] = useState(RANGES[1]!.s)
+  const [points, setPoints] = useState<Datapoint[] | undefined>()
+  const [error, setError] = useState('')
+  const el = useRef<HTMLDivElement>(null)
+  const stat = alarm.Statistic ?? 'Sum'
+  const period = alarm.Period ?? 60
+  const [end, setEnd] = useState(() => Math.floor(Date.now() / 1000))
+
+  useEffect(() => {
+    const now = Math.floor(Date.now() / 1000)
+    setEnd(now)
+    // A range of at most 1,440 periods (GetMetricStatistics' datapoint limit).
+    const start = now - Math.min(range, period * 1440)
+    call<{ Datapoints?: Datapoint[] }>(
+      'GetMetricStatistics',
+      {
+        Namespace: alarm.Namespace,
+        MetricName: alarm.MetricName,
+        ...(alarm.Dimensions?.length ? { Dimensions: alarm.Dimensions } : {}),
+        StartTime: start,
+        EndTime: now + period,
+        Period: period,
+        Statistics: [stat],
+      },
+      CW,
+    )
+      .then((r) => {
+        setError('')
+        setPoints((r.Datapoints ?? []).sort((a, b) => a.Timestamp - b.Timestamp))
+      })
+      .catch((e: unknown) => setError(errorText(e)))
+  }, [alarm, range, refresh])
+
+  useEffect(() => {
+    const host = el.current
+    if (!host || !points) return
+    const start = end - Math.min(range, period * 1440)
+    const [xs, ys] = alignSeries(points, stat, period, start, end)
+    const threshold = xs.map(() => alarm.Threshold ?? 0)
+    const plot = new uPlot(
+      {
+        width: Math.max(320, host.clientWidth),
+        height: 260,
+        series: [
+          {},
+          {
+            label: `${alarm.MetricName} (${stat}, ${period / 60} min)`,
+            stroke: '#0972d3',
+            width: 2,
+            points: { show: true, size: 5 },
+            spanGaps: false,
+          },
+          { label: `Threshold ${alarm.Threshold}`, stroke: '#d91515', dash: [6, 4], width: 1.5 },
+        ],
+        axes: [{}, { label: stat }],
+        scales: { x: { time: true } },
+      },
+      [xs, ys, threshold],
+      host,
+    )
+    return () => plot.destroy()
+  }, [points])
+
+  return (
+    <section class="panel" aria-labelledby="chart-title">
+      <header>
+        <h2 id="chart-title">Metric</h2>
+        <label>
+          Chart range
+          <select value={range} onChange={(e) => setRange(Number(e.currentTarget.value))}>
+            {RANGES.map((r) => (
+              <option value={r.s}>{r.label}</option>
+            ))}
+          </select>
+        </label>
+      </header>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      <div
+        ref={el}
+        class="chart"
+        role="img"
+        aria-label={`${alarm.Namespace}/${alarm.MetricName} ${stat} per ${period} s, threshold ${alarm.Threshold}`}
+      />
+      {points && (
+        <details>
+          <summary>{points.length} datapoints</summary>
+          <table class="grid" aria-label="Datapoints">
+            <thead>
+              <tr>
+                <th scope="col">Period start</th>
+                <th scope="col">{stat}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {points.map((p) => (
+                <tr key={p.Timestamp}>
+                  <td>{fmtTime(p.Timestamp)}</td>
+                  <td>{String(p[stat])}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </details>
+      )}
+    </section>
+  )
+}
