@@ -245,7 +245,6 @@ export async function callQuery(
     const message = doc.getElementsByTagName('Message')[0]?.textContent ?? res.statusText
     throw new ApiError(code, message, res.status)
   }
-  const result = doc.getElementsByTagName(`${action}Result`)[0]
-  if (!result) throw new ApiError('SerializationException', `No ${action}Result`, res.status)
-  return result
+  // Operations without output answer with ResponseMetadata only.
+  return doc.getElementsByTagName(`${action}Result`)[0] ?? doc.documentElement
 }

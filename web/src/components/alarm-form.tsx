@@ -4,10 +4,11 @@
  * and the SNS topics notified on ALARM and on OK.
  */
 import { useEffect, useState } from 'preact/hooks'
-import { call, CW, LOGS } from '../api'
+import { call, CW } from '../api'
 import { listTopics, topicName } from '../sns'
 import { errorText } from '../util'
 import type { Alarm } from './alarm-list'
+import { allMetricFilters } from './metric-filters'
 
 const STATISTICS = ['Sum', 'SampleCount', 'Average', 'Minimum', 'Maximum']
 const PERIODS = [
@@ -66,14 +67,12 @@ function formOf(a: Alarm | undefined, metric?: { namespace: string; metric: stri
 async function knownMetrics(): Promise<string[]> {
   const out = new Set<string>()
   const [filters, metrics] = await Promise.all([
-    call<{
-      metricFilters?: { metricTransformations: { metricNamespace: string; metricName: string }[] }[]
-    }>('DescribeMetricFilters', {}, LOGS).catch(() => ({ metricFilters: [] })),
+    allMetricFilters().catch(() => []),
     call<{ Metrics?: { Namespace: string; MetricName: string }[] }>('ListMetrics', {}, CW).catch(
       () => ({ Metrics: [] }),
     ),
   ])
-  for (const f of filters.metricFilters ?? [])
+  for (const f of filters)
     for (const t of f.metricTransformations) out.add(`${t.metricNamespace}/${t.metricName}`)
   for (const m of metrics.Metrics ?? []) out.add(`${m.Namespace}/${m.MetricName}`)
   return [...out].sort()

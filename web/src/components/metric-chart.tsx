@@ -23,7 +23,10 @@ interface Datapoint {
   [stat: string]: number | string
 }
 
-/** One value per period of the range (null where the metric had no datapoint). */
+/**
+ * One value per period from `start` (a multiple of the period) to `end`, null where the metric
+ * had no datapoint; each datapoint goes to the period holding its timestamp.
+ */
 export function alignSeries(
   points: Datapoint[],
   stat: string,
@@ -31,18 +34,22 @@ export function alignSeries(
   start: number,
   end: number,
 ): [number[], (number | null)[]] {
-  const byTime = new Map(points.map((p) => [Math.round(p.Timestamp), Number(p[stat])]))
   const xs: number[] = []
-  const ys: (number | null)[] = []
-  for (let t = Math.floor(start / period) * period; t <= end; t += period) {
-    xs.push(t)
-    ys.push(byTime.get(t) ?? null)
+  for (let t = start; t <= end; t += period) xs.push(t)
+  const ys: (number | null)[] = xs.map(() => null)
+  for (const p of points) {
+    const i = Math.floor((p.Timestamp - start) / period)
+    if (i >= 0 && i < ys.length) ys[i] = Number(p[stat])
   }
   return [xs, ys]
 }
 
+/** The chart's first period: `range` before now, on a period boundary (as alarms evaluate). */
+const startOf = (end: number, range: number, period: number) =>
+  Math.floor((end - Math.min(range, period * 1440)) / period) * period
+
 export function MetricChart({ alarm, refresh }: { alarm: Alarm; refresh: number }) {
-  const [range, setRange] = useState(RANGES[1]!.s)
+  const [range, setRange] = useState(RANGES[0]!.s)
   const [points, setPoints] = useState<Datapoint[] | undefined>()
   const [error, setError] = useState('')
   const el = useRef<HTMLDivElement>(null)
@@ -53,8 +60,8 @@ export function MetricChart({ alarm, refresh }: { alarm: Alarm; refresh: number 
   useEffect(() => {
     const now = Math.floor(Date.now() / 1000)
     setEnd(now)
-    // A range of at most 1,440 periods (GetMetricStatistics' datapoint limit).
-    const start = now - Math.min(range, period * 1440)
+    // At most 1,440 periods (GetMetricStatistics' datapoint limit), aligned like the alarm's.
+    const start = startOf(now, range, period)
     call<{ Datapoints?: Datapoint[] }>(
       'GetMetricStatistics',
       {
@@ -78,8 +85,7 @@ export function MetricChart({ alarm, refresh }: { alarm: Alarm; refresh: number 
   useEffect(() => {
     const host = el.current
     if (!host || !points) return
-    const start = end - Math.min(range, period * 1440)
-    const [xs, ys] = alignSeries(points, stat, period, start, end)
+    const [xs, ys] = alignSeries(points, stat, period, startOf(end, range, period), end)
     const threshold = xs.map(() => alarm.Threshold ?? 0)
     const plot = new uPlot(
       {
@@ -97,7 +103,16 @@ export function MetricChart({ alarm, refresh }: { alarm: Alarm; refresh: number 
           { label: `Threshold ${alarm.Threshold}`, stroke: '#d91515', dash: [6, 4], width: 1.5 },
         ],
         axes: [{}, { label: stat }],
-        scales: { x: { time: true } },
+        scales: {
+          x: { time: true },
+          // From 0 (or below) to above both the data and the threshold.
+          y: {
+            range: (_u, min, max) => {
+              const hi = Math.max(max ?? 0, alarm.Threshold ?? 0)
+              return [Math.min(0, min ?? 0), hi > 0 ? hi * 1.2 : 1]
+            },
+          },
+        },
       },
       [xs, ys, threshold],
       host,
@@ -131,7 +146,9 @@ export function MetricChart({ alarm, refresh }: { alarm: Alarm; refresh: number 
       />
       {points && (
         <details>
-          <summary>{points.length} datapoints</summary>
+          <summary>
+            {points.length} datapoint{points.length === 1 ? '' : 's'}
+          </summary>
           <table class="grid" aria-label="Datapoints">
             <thead>
               <tr>

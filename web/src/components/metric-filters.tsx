@@ -28,6 +28,22 @@ interface Match {
   extractedValues?: Record<string, string>
 }
 
+/** Every metric filter of the account and region (all log groups), page by page. */
+export async function allMetricFilters(): Promise<MetricFilter[]> {
+  const out: MetricFilter[] = []
+  let token: string | undefined
+  do {
+    const r = await call<{ metricFilters?: MetricFilter[]; nextToken?: string }>(
+      'DescribeMetricFilters',
+      token ? { nextToken: token } : {},
+      LOGS,
+    )
+    out.push(...(r.metricFilters ?? []))
+    token = r.nextToken
+  } while (token)
+  return out
+}
+
 const EMPTY = {
   name: '',
   pattern: '',
@@ -171,29 +187,31 @@ export function MetricFilters({ group }: { group: string }) {
                     {t?.metricNamespace}/{t?.metricName}
                   </td>
                   <td>{t?.metricValue}</td>
-                  <td class="actions">
-                    <button
-                      type="button"
-                      aria-label={`Edit ${f.filterName}`}
-                      onClick={() => edit(f)}
-                    >
-                      Edit
-                    </button>
-                    {t && (
-                      <a
-                        class="button"
-                        aria-label={`Create alarm on ${t.metricName}`}
-                        {...linkProps(
-                          `monitoring/create-alarm?namespace=${encodeURIComponent(t.metricNamespace)}&metric=${encodeURIComponent(t.metricName)}`,
-                        )}
+                  <td>
+                    <div class="actions">
+                      <button
+                        type="button"
+                        aria-label={`Edit ${f.filterName}`}
+                        onClick={() => edit(f)}
                       >
-                        Create alarm
-                      </a>
-                    )}
-                    <ConfirmButton
-                      label={`Delete ${f.filterName}`}
-                      onConfirm={() => remove(f.filterName)}
-                    />
+                        Edit
+                      </button>
+                      {t && (
+                        <a
+                          class="button"
+                          aria-label={`Create alarm on ${t.metricName}`}
+                          {...linkProps(
+                            `monitoring/create-alarm?namespace=${encodeURIComponent(t.metricNamespace)}&metric=${encodeURIComponent(t.metricName)}`,
+                          )}
+                        >
+                          Create alarm
+                        </a>
+                      )}
+                      <ConfirmButton
+                        label={`Delete ${f.filterName}`}
+                        onConfirm={() => remove(f.filterName)}
+                      />
+                    </div>
                   </td>
                 </tr>
               )

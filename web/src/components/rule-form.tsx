@@ -171,7 +171,11 @@ export function RuleForm(props: {
         rows={8}
         spellcheck={false}
         value={pattern}
-        onInput={(e) => setPattern(e.currentTarget.value)}
+        onInput={(e) => {
+          setPattern(e.currentTarget.value)
+          setTestError('')
+          setResult(undefined)
+        }}
       />
       <fieldset>
         <legend>Targets: notify topics</legend>

@@ -9,6 +9,7 @@
 import { useEffect, useState } from 'preact/hooks'
 import { call, CW, EVENTS, LOGS } from '../api'
 import { alarmPath, type Alarm } from '../components/alarm-list'
+import { allMetricFilters } from '../components/metric-filters'
 import { linkProps } from '../router'
 import * as sns from '../sns'
 import { errorText } from '../util'
@@ -49,14 +50,16 @@ function CisPack() {
   async function load() {
     try {
       const [f, a] = await Promise.all([
-        call<{ metricFilters?: { filterName: string; logGroupName: string }[] }>(
-          'DescribeMetricFilters',
-          { filterNamePrefix: 'CIS-' },
-          LOGS,
-        ),
+        allMetricFilters(),
         call<{ MetricAlarms?: Alarm[] }>('DescribeAlarms', { AlarmNamePrefix: 'CIS-' }, CW),
       ])
-      setFilters(new Map((f.metricFilters ?? []).map((x) => [x.filterName, x.logGroupName])))
+      setFilters(
+        new Map(
+          f
+            .filter((x) => x.filterName.startsWith('CIS-'))
+            .map((x) => [x.filterName, x.logGroupName]),
+        ),
+      )
       setAlarms(new Map((a.MetricAlarms ?? []).map((x) => [x.AlarmName, x])))
     } catch (err) {
       setError(errorText(err))

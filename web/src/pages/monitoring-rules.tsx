@@ -129,45 +129,47 @@ export function RulesPage() {
                       .map((t) => (t.Arn.startsWith('arn:aws:sns:') ? topicName(t.Arn) : t.Arn))
                       .join(', ') || '-'}
                   </td>
-                  <td class="actions">
-                    <button
-                      type="button"
-                      aria-label={`Edit ${r.Name}`}
-                      onClick={() => setEditing(r)}
-                    >
-                      Edit
-                    </button>
-                    <button
-                      type="button"
-                      aria-label={`${r.State === 'ENABLED' ? 'Disable' : 'Enable'} ${r.Name}`}
-                      onClick={() =>
-                        void run(
-                          () =>
-                            call(
-                              r.State === 'ENABLED' ? 'DisableRule' : 'EnableRule',
-                              { Name: r.Name },
-                              EVENTS,
-                            ),
-                          `Rule ${r.Name} ${r.State === 'ENABLED' ? 'disabled' : 'enabled'}.`,
-                        )
-                      }
-                    >
-                      {r.State === 'ENABLED' ? 'Disable' : 'Enable'}
-                    </button>
-                    <ConfirmButton
-                      label={`Delete ${r.Name}`}
-                      onConfirm={() =>
-                        run(async () => {
-                          if (r.targets.length)
-                            await call(
-                              'RemoveTargets',
-                              { Rule: r.Name, Ids: r.targets.map((t) => t.Id) },
-                              EVENTS,
-                            )
-                          await call('DeleteRule', { Name: r.Name }, EVENTS)
-                        }, `Rule ${r.Name} deleted.`)
-                      }
-                    />
+                  <td>
+                    <div class="actions">
+                      <button
+                        type="button"
+                        aria-label={`Edit ${r.Name}`}
+                        onClick={() => setEditing(r)}
+                      >
+                        Edit
+                      </button>
+                      <button
+                        type="button"
+                        aria-label={`${r.State === 'ENABLED' ? 'Disable' : 'Enable'} ${r.Name}`}
+                        onClick={() =>
+                          void run(
+                            () =>
+                              call(
+                                r.State === 'ENABLED' ? 'DisableRule' : 'EnableRule',
+                                { Name: r.Name },
+                                EVENTS,
+                              ),
+                            `Rule ${r.Name} ${r.State === 'ENABLED' ? 'disabled' : 'enabled'}.`,
+                          )
+                        }
+                      >
+                        {r.State === 'ENABLED' ? 'Disable' : 'Enable'}
+                      </button>
+                      <ConfirmButton
+                        label={`Delete ${r.Name}`}
+                        onConfirm={() =>
+                          run(async () => {
+                            if (r.targets.length)
+                              await call(
+                                'RemoveTargets',
+                                { Rule: r.Name, Ids: r.targets.map((t) => t.Id) },
+                                EVENTS,
+                              )
+                            await call('DeleteRule', { Name: r.Name }, EVENTS)
+                          }, `Rule ${r.Name} deleted.`)
+                        }
+                      />
+                    </div>
                   </td>
                 </tr>
               ))}

@@ -115,15 +115,17 @@ export function TopicsPage() {
                     <td class={Number(t.attributes['UndeliveredNotifications']) > 0 ? 'bad' : ''}>
                       {t.attributes['UndeliveredNotifications'] ?? '0'}
                     </td>
-                    <td class="actions">
-                      <button
-                        type="button"
-                        aria-label={`Open ${n}`}
-                        onClick={() => setSelected(t.arn)}
-                      >
-                        Subscriptions
-                      </button>
-                      <ConfirmButton label={`Delete ${n}`} onConfirm={() => remove(t.arn)} />
+                    <td>
+                      <div class="actions">
+                        <button
+                          type="button"
+                          aria-label={`Open ${n}`}
+                          onClick={() => setSelected(t.arn)}
+                        >
+                          Subscriptions
+                        </button>
+                        <ConfirmButton label={`Delete ${n}`} onConfirm={() => remove(t.arn)} />
+                      </div>
                     </td>
                   </tr>
                 )
