@@ -289,6 +289,22 @@ describe('Monitoring console in Chromium', { skip: missing }, () => {
     await page.evaluate(() => scrollTo(0, 0))
     await shot(page, 'monitoring-alarm')
 
+    // Edit: the form holds the alarm as it is; a new description is saved and shown.
+    await page.getByRole('button', { name: 'Edit alarm' }).click()
+    const edit = page.getByRole('form', { name: 'Alarm' })
+    assert.equal(await edit.getByLabel('Alarm name').inputValue(), 'get-trail-alarm')
+    assert.equal(
+      await edit
+        .getByRole('group', { name: 'Notify in ALARM' })
+        .getByLabel('mon-alerts')
+        .isChecked(),
+      true,
+    )
+    await edit.getByLabel('Description').fill('Someone read the trail')
+    await edit.getByRole('button', { name: 'Save alarm' }).click()
+    await page.getByText('Alarm saved.').waitFor()
+    await details.getByText('Someone read the trail').waitFor()
+
     // The alarm list shows it in ALARM too.
     await monitoringPage(page, 'Logs and alarms')
     const alarms = page.getByRole('region', { name: 'Alarms' })
@@ -356,6 +372,14 @@ describe('Monitoring console in Chromium', { skip: missing }, () => {
     await until('the webhook receives the rule match', async () =>
       received.some((r) => r.body.includes('StopLogging')),
     )
+
+    await row.getByRole('button', { name: 'Delete mon-trail-stopped' }).click()
+    await row.getByRole('button', { name: 'Confirm: delete mon-trail-stopped' }).click()
+    await page.getByText('Rule mon-trail-stopped deleted.').waitFor()
+    await rules
+      .getByRole('row')
+      .filter({ hasText: 'mon-trail-stopped' })
+      .waitFor({ state: 'detached' })
   })
 
   it('shows the security packs and enables them', async () => {

@@ -110,6 +110,7 @@ export function AlarmForm(props: {
           Namespace: form.namespace,
           MetricName: form.metric,
           ...(props.alarm?.Dimensions?.length ? { Dimensions: props.alarm.Dimensions } : {}),
+          ...(props.alarm?.Unit ? { Unit: props.alarm.Unit } : {}),
           Statistic: form.statistic,
           Period: form.period,
           EvaluationPeriods: Number(form.evaluationPeriods),

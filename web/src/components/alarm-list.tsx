@@ -23,6 +23,7 @@ export interface Alarm {
   OKActions?: string[]
   InsufficientDataActions?: string[]
   Dimensions?: { Name: string; Value: string }[]
+  Unit?: string
   StateUpdatedTimestamp?: number
 }
 

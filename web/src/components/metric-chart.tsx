@@ -56,6 +56,14 @@ export function MetricChart({ alarm, refresh }: { alarm: Alarm; refresh: number 
   const stat = alarm.Statistic ?? 'Sum'
   const period = alarm.Period ?? 60
   const [end, setEnd] = useState(() => Math.floor(Date.now() / 1000))
+  const metricKey = JSON.stringify([
+    alarm.Namespace,
+    alarm.MetricName,
+    alarm.Dimensions,
+    stat,
+    period,
+    alarm.Threshold,
+  ])
 
   useEffect(() => {
     const now = Math.floor(Date.now() / 1000)
@@ -80,7 +88,8 @@ export function MetricChart({ alarm, refresh }: { alarm: Alarm; refresh: number 
         setPoints((r.Datapoints ?? []).sort((a, b) => a.Timestamp - b.Timestamp))
       })
       .catch((e: unknown) => setError(errorText(e)))
-  }, [alarm, range, refresh])
+    // The alarm object is new on every refresh of the page; only its metric settings matter here.
+  }, [metricKey, range, refresh])
 
   useEffect(() => {
     const host = el.current

@@ -15,6 +15,8 @@ interface Transformation {
   metricNamespace: string
   metricValue: string
   defaultValue?: number
+  dimensions?: Record<string, string>
+  unit?: string
 }
 export interface MetricFilter {
   filterName: string
@@ -57,7 +59,8 @@ type Form = typeof EMPTY
 export function MetricFilters({ group }: { group: string }) {
   const [filters, setFilters] = useState<MetricFilter[] | undefined>()
   const [form, setForm] = useState<Form | undefined>()
-  const [editing, setEditing] = useState(false)
+  /** The transformation of the filter being edited: its dimensions and unit are kept. */
+  const [editing, setEditing] = useState<Transformation | undefined>()
   const [error, setError] = useState('')
   const [notice, setNotice] = useState('')
 
@@ -74,7 +77,7 @@ export function MetricFilters({ group }: { group: string }) {
 
   function edit(f: MetricFilter) {
     const t = f.metricTransformations[0]
-    setEditing(true)
+    setEditing(t ?? { metricName: '', metricNamespace: '', metricValue: '1' })
     setForm({
       name: f.filterName,
       pattern: f.filterPattern,
@@ -98,6 +101,8 @@ export function MetricFilters({ group }: { group: string }) {
           filterPattern: form.pattern,
           metricTransformations: [
             {
+              ...(editing?.dimensions ? { dimensions: editing.dimensions } : {}),
+              ...(editing?.unit ? { unit: editing.unit } : {}),
               metricName: form.metric,
               metricNamespace: form.namespace,
               metricValue: form.value,
@@ -133,7 +138,7 @@ export function MetricFilters({ group }: { group: string }) {
         <button
           type="button"
           onClick={() => {
-            setEditing(false)
+            setEditing(undefined)
             setForm({ ...EMPTY })
           }}
         >
@@ -155,7 +160,7 @@ export function MetricFilters({ group }: { group: string }) {
         <MetricFilterForm
           group={group}
           form={form}
-          editing={editing}
+          editing={editing !== undefined}
           onChange={setForm}
           onSubmit={(e) => void save(e)}
           onCancel={() => setForm(undefined)}

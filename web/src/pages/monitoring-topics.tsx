@@ -253,7 +253,15 @@ function TopicDetail({ arn, onChanged }: { arn: string; onChanged: () => void })
             {subs.map((s) => (
               <tr key={s.SubscriptionArn}>
                 <td>{s.Protocol}</td>
-                <td class="message">{s.Endpoint}</td>
+                <td class="message">
+                  {s.Endpoint}
+                  {s.attributes['SigningSecret'] && (
+                    <details>
+                      <summary>Signing secret (X-OpenTrail-Signature HMAC key)</summary>
+                      <code>{s.attributes['SigningSecret']}</code>
+                    </details>
+                  )}
+                </td>
                 <td>{s.attributes['PendingDeliveries'] ?? '-'}</td>
                 <td>{s.attributes['UndeliveredNotifications'] ?? '-'}</td>
                 <td>
