@@ -23,6 +23,7 @@ import {
   StartLoggingCommand,
   StopLoggingCommand,
 } from '@aws-sdk/client-cloudtrail'
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns'
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core'
 import { startTestServer, type TestServer } from '../helpers/server.js'
 
@@ -104,7 +105,8 @@ describe('Monitoring console in Chromium', { skip: missing }, () => {
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r))
     hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`
 
-    t = await startTestServer()
+    // Two attempts, 50 ms apart: a dead endpoint's notifications become dead letters quickly.
+    t = await startTestServer({ notifications: { maxAttempts: 2, baseDelayMs: 50 } })
     const ct = t.client()
     await ct.send(new CreateTrailCommand({ Name: 'mon-trail', S3BucketName: 'mon-bucket' }))
     const d = await ct.send(new DescribeTrailsCommand({ trailNameList: ['mon-trail'] }))
@@ -152,7 +154,7 @@ describe('Monitoring console in Chromium', { skip: missing }, () => {
     await subs.waitFor()
     await subs.getByLabel('Protocol').selectOption('http')
     await subs.getByLabel('Endpoint').fill(hookUrl)
-    await subs.getByRole('button', { name: 'Subscribe' }).click()
+    await subs.getByRole('button', { name: 'Subscribe', exact: true }).click()
     const row = subs
       .getByRole('table', { name: 'Subscriptions' })
       .getByRole('row', { name: /hook/ })
@@ -380,6 +382,51 @@ describe('Monitoring console in Chromium', { skip: missing }, () => {
       .getByRole('row')
       .filter({ hasText: 'mon-trail-stopped' })
       .waitFor({ state: 'detached' })
+  })
+
+  it('shows undelivered notifications of a dead endpoint, redrives and deletes them', async () => {
+    await monitoringPage(page, 'Topics')
+    await page.getByRole('button', { name: 'Open mon-alerts' }).click()
+    const subs = page.getByRole('region', { name: 'Subscriptions of mon-alerts' })
+    await subs.getByLabel('Protocol').selectOption('http')
+    await subs.getByLabel('Endpoint').fill('http://127.0.0.1:9/dead') // nothing listens there
+    await subs.getByRole('button', { name: 'Subscribe', exact: true }).click()
+    await subs.getByRole('row', { name: /dead/ }).waitFor()
+    const sns = new SNSClient({
+      endpoint: t.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: t.accessKeyId, secretAccessKey: t.secretAccessKey },
+    })
+    const topicArn = (await subs.locator('p.muted').first().textContent())!
+    await sns.send(new PublishCommand({ TopicArn: topicArn, Message: 'to the dead endpoint' }))
+    sns.destroy()
+    const dead = subs.getByRole('table', { name: 'Undelivered notifications' })
+    await until('a dead letter', async () => {
+      await subs.getByRole('button', { name: 'Refresh subscriptions' }).click()
+      return (await dead.count()) === 1
+    })
+    const letter = dead.getByRole('row').nth(1)
+    assert.match((await letter.textContent()) ?? '', /127\.0\.0\.1:9\/dead.*publish2/)
+    assert.equal(
+      await subs.getByRole('row', { name: /dead/ }).first().getByRole('cell').nth(3).textContent(),
+      '1',
+    )
+    assert.ok(received.some((r) => r.body.includes('to the dead endpoint'))) // the live one got it
+    assert.deepEqual(await unlabelled(page), [])
+    await shot(page, 'monitoring-dead-letters')
+    // Redriven: due again (attempts from 0), it fails twice more and is a dead letter again.
+    await subs.getByRole('button', { name: 'Redrive all' }).click()
+    await subs.getByText('1 redriven: due for delivery again.').waitFor()
+    const undelivered = subs.getByRole('row', { name: /dead/ }).first().getByRole('cell').nth(3)
+    await until('the redriven letter dead again', async () => {
+      await subs.getByRole('button', { name: 'Refresh subscriptions' }).click()
+      await page.waitForTimeout(200)
+      return (await dead.count()) === 1 && (await undelivered.textContent()) === '1'
+    })
+    await subs.getByRole('button', { name: 'Delete all undelivered' }).click()
+    await subs.getByRole('button', { name: 'Confirm: delete all undelivered' }).click()
+    await subs.getByText('1 deleted.').waitFor()
+    await subs.getByText('None: every notification of this topic was delivered').waitFor()
   })
 
   it('shows the security packs and enables them', async () => {

@@ -170,11 +170,11 @@ function TopicDetail({ arn, onChanged }: { arn: string; onChanged: () => void })
   }
   useEffect(() => void load(), [arn])
 
-  async function run(fn: () => Promise<unknown>, done: string) {
+  async function run<T>(fn: () => Promise<T>, done: string | ((r: T) => string)) {
     setError('')
     try {
-      await fn()
-      setNotice(done)
+      const r = await fn()
+      setNotice(typeof done === 'string' ? done : done(r))
       await load()
       onChanged()
     } catch (err) {
@@ -289,7 +289,7 @@ function TopicDetail({ arn, onChanged }: { arn: string; onChanged: () => void })
               onClick={() =>
                 void run(
                   () => sns.redrive(dead.map((d) => d.Id)),
-                  'Redriven: due for delivery again.',
+                  (n) => `${n} redriven: due for delivery again.`,
                 )
               }
             >
@@ -297,7 +297,12 @@ function TopicDetail({ arn, onChanged }: { arn: string; onChanged: () => void })
             </button>
             <ConfirmButton
               label="Delete all undelivered"
-              onConfirm={() => run(() => sns.purgeUndelivered(dead.map((d) => d.Id)), 'Deleted.')}
+              onConfirm={() =>
+                run(
+                  () => sns.purgeUndelivered(dead.map((d) => d.Id)),
+                  (n) => `${n} deleted.`,
+                )
+              }
             />
           </div>
           <table class="grid" aria-label="Undelivered notifications">
