@@ -257,6 +257,12 @@ describe('Monitoring console in Chromium', { skip: missing }, () => {
       await page.getByRole('button', { name: 'Refresh', exact: true }).click()
       return /[1-9] datapoints?/.test((await chart.locator('summary').textContent()) ?? '')
     })
+    // The state strip under the chart: the alarm's states over the range, ending in ALARM.
+    const strip = chart.getByRole('img', { name: /^Alarm state:/ })
+    await until('the state strip ends in ALARM', async () =>
+      /ALARM from [^,]+$/.test((await strip.getAttribute('aria-label')) ?? ''),
+    )
+    assert.equal(await strip.locator('.seg.ALARM').count(), 1)
     await chart.locator('summary').click()
     const sums = await chart
       .getByRole('table', { name: 'Datapoints' })

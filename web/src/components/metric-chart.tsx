@@ -9,6 +9,7 @@ import 'uplot/dist/uPlot.min.css'
 import { call, CW } from '../api'
 import { errorText, fmtTime } from '../util'
 import type { Alarm } from './alarm-list'
+import { StateStrip } from './state-strip'
 
 const RANGES = [
   { label: '1h', s: 3600 },
@@ -56,6 +57,8 @@ export function MetricChart({ alarm, refresh }: { alarm: Alarm; refresh: number 
   const stat = alarm.Statistic ?? 'Sum'
   const period = alarm.Period ?? 60
   const [end, setEnd] = useState(() => Math.floor(Date.now() / 1000))
+  /** The plot area in CSS pixels, so the state strip lines up with the time axis. */
+  const [box, setBox] = useState({ left: 0, width: 0 })
   const metricKey = JSON.stringify([
     alarm.Namespace,
     alarm.MetricName,
@@ -94,7 +97,8 @@ export function MetricChart({ alarm, refresh }: { alarm: Alarm; refresh: number 
   useEffect(() => {
     const host = el.current
     if (!host || !points) return
-    const [xs, ys] = alignSeries(points, stat, period, startOf(end, range, period), end)
+    const start = startOf(end, range, period)
+    const [xs, ys] = alignSeries(points, stat, period, start, end)
     const threshold = xs.map(() => alarm.Threshold ?? 0)
     const plot = new uPlot(
       {
@@ -109,11 +113,27 @@ export function MetricChart({ alarm, refresh }: { alarm: Alarm; refresh: number 
             points: { show: true, size: 5 },
             spanGaps: false,
           },
-          { label: `Threshold ${alarm.Threshold}`, stroke: '#d91515', dash: [6, 4], width: 1.5 },
+          {
+            label: `Threshold ${alarm.Threshold}`,
+            stroke: '#d91515',
+            dash: [6, 4],
+            width: 1.5,
+            points: { show: false },
+          },
         ],
         axes: [{}, { label: stat }],
+        hooks: {
+          // Once laid out: the plot area, for the state strip.
+          ready: [
+            (u) => {
+              const over = u.over.getBoundingClientRect()
+              setBox({ left: over.left - host.getBoundingClientRect().left, width: over.width })
+            },
+          ],
+        },
         scales: {
-          x: { time: true },
+          // The whole range, as the state strip below spans it.
+          x: { time: true, range: () => [start, end] },
           // From 0 (or below) to above both the data and the threshold.
           y: {
             range: (_u, min, max) => {
@@ -153,6 +173,17 @@ export function MetricChart({ alarm, refresh }: { alarm: Alarm; refresh: number 
         role="img"
         aria-label={`${alarm.Namespace}/${alarm.MetricName} ${stat} per ${period} s, threshold ${alarm.Threshold}`}
       />
+      {box.width > 0 && (
+        <div style={{ marginLeft: `${box.left}px`, width: `${box.width}px` }}>
+          <StateStrip
+            name={alarm.AlarmName}
+            current={alarm.StateValue}
+            start={startOf(end, range, period)}
+            end={end}
+            refresh={refresh}
+          />
+        </div>
+      )}
       {points && (
         <details>
           <summary>
