@@ -91,6 +91,8 @@ describe('Monitoring console in Chromium', { skip: missing }, () => {
   let receiver: Server
   let hookUrl: string
   const received: Received[] = []
+  /** Uncaught exceptions in the page: none is expected. */
+  const pageErrors: string[] = []
   const group = 'mon-trail-logs'
 
   before(async () => {
@@ -130,6 +132,7 @@ describe('Monitoring console in Chromium', { skip: missing }, () => {
     const context = await browser.newContext({ viewport: { width: 1360, height: 900 } })
     page = await context.newPage()
     page.setDefaultTimeout(15_000)
+    page.on('pageerror', (e) => pageErrors.push(e.message))
   })
   after(async () => {
     await browser?.close()
@@ -483,5 +486,6 @@ describe('Monitoring console in Chromium', { skip: missing }, () => {
     assert.deepEqual(await unlabelled(page), [])
     await page.evaluate(() => scrollTo(0, 0))
     await shot(page, 'monitoring-packs')
+    assert.deepEqual(pageErrors, [])
   })
 })
