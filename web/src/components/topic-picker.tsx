@@ -19,12 +19,16 @@ export function TopicPicker(props: {
     <label>
       {props.label}
       <select value={props.value} onChange={(e) => props.onChange(e.currentTarget.value)}>
-        {!topics.some((t) => sns.topicName(t) === DEFAULT_TOPIC) && (
-          <option value="">{DEFAULT_TOPIC} (created)</option>
-        )}
-        {topics.map((t) => (
-          <option value={t}>{sns.topicName(t)}</option>
-        ))}
+        {/* '' is the default topic, whether it exists yet or not (alertTopic creates it). */}
+        <option value="">
+          {DEFAULT_TOPIC}
+          {topics.some((t) => sns.topicName(t) === DEFAULT_TOPIC) ? '' : ' (created)'}
+        </option>
+        {topics
+          .filter((t) => sns.topicName(t) !== DEFAULT_TOPIC)
+          .map((t) => (
+            <option value={t}>{sns.topicName(t)}</option>
+          ))}
       </select>
     </label>
   )
