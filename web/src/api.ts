@@ -213,3 +213,38 @@ export async function validateLogs(
   if (!res.ok) throw new ApiError('ValidationError', str(body['message']), res.status)
   return body as unknown as ValidateResult
 }
+
+/** X-Amz-Target prefixes of the monitoring APIs the console calls (see `call`). */
+export const LOGS = 'Logs_20140328'
+export const CW = 'GraniteServiceVersion20100801'
+export const EVENTS = 'AWSEvents'
+
+/**
+ * Calls an SNS operation as the signed-in user, in SNS's own protocol (AWS query: form body, XML
+ * answer), as `aws sns` does. Returns the `<{Action}Result>` element.
+ */
+export async function callQuery(
+  action: string,
+  params: Record<string, string> = {},
+): Promise<Element> {
+  const res = await fetch('/', {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
+      'x-csrf-token': csrf,
+      'x-opentrail-region': region,
+    },
+    body: new URLSearchParams({ Action: action, Version: '2010-03-31', ...params }).toString(),
+  })
+  const text = await res.text()
+  const doc = new DOMParser().parseFromString(text, 'application/xml')
+  if (!res.ok) {
+    const code = doc.getElementsByTagName('Code')[0]?.textContent ?? 'Error'
+    if (code === 'ExpiredTokenException') onExpired()
+    const message = doc.getElementsByTagName('Message')[0]?.textContent ?? res.statusText
+    throw new ApiError(code, message, res.status)
+  }
+  // Operations without output answer with ResponseMetadata only.
+  return doc.getElementsByTagName(`${action}Result`)[0] ?? doc.documentElement
+}

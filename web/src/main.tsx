@@ -31,7 +31,7 @@ function Page({ path, identity }: { path: string; identity: Identity }) {
   if (path === 'lake') return <Lake />
   if (path === 'insights') return <Insights />
   if (path === 'posture') return <Posture />
-  if (path === 'monitoring') return <Monitoring />
+  if (path === 'monitoring' || path.startsWith('monitoring/')) return <Monitoring path={path} />
   if (path === 'trails/create') return <TrailWizard identity={identity} />
   if (path.startsWith('trails/')) return <TrailDetail name={decodeURIComponent(path.slice(7))} />
   return (
