@@ -5,6 +5,7 @@
 import { useEffect, useState } from 'preact/hooks'
 import { call } from '../api'
 import { csvCell, download, errorText, fmtTime, str } from '../util'
+import { LakeTabs } from './lake-dashboards'
 
 interface Store {
   EventDataStoreArn: string
@@ -165,6 +166,7 @@ export function Lake() {
   return (
     <section aria-labelledby="lake-title">
       <h1 id="lake-title">Lake</h1>
+      <LakeTabs current="query" />
       {error && (
         <p class="error" role="alert">
           {error}
