@@ -202,7 +202,7 @@ export async function startServer(
     logger,
     clock,
   })
-  // Lake dashboards: widgets of saved queries, refreshed through the Lake (docs/lake.md).
+  // Lake dashboards: widgets of saved queries, refreshed through the Lake (docs/lake-dashboards.md).
   const dashboards = await DashboardService.open({
     file: join(dataDir, 'lake-dashboards.json'),
     lake,
