@@ -245,4 +245,28 @@ describe('Lake dashboards in Chromium', { skip: missing }, () => {
       ['Calls per API', 'Top error codes'],
     )
   })
+
+  it('adds a query from the editor to the dashboard as a table widget', async () => {
+    await page
+      .getByRole('navigation', { name: 'Lake sections' })
+      .getByRole('link', { name: 'Query editor' })
+      .click()
+    await page.getByRole('heading', { name: 'Lake', level: 1 }).waitFor()
+    await page
+      .getByLabel('SQL (the table is the event data store ID)')
+      .fill(`SELECT sourceIPAddress, count(*) AS calls FROM ${storeId} GROUP BY 1`)
+    await page.getByRole('button', { name: 'Run' }).click()
+    const results = page.getByRole('region', { name: 'Results' })
+    await results.getByRole('table', { name: 'Query results' }).waitFor()
+    await results.getByRole('combobox', { name: /^Dashboard/ }).selectOption('security-overview')
+    await results.getByLabel('Widget title').fill('Calls by source IP')
+    assert.deepEqual(await unlabelled(page), [])
+    await results.getByRole('button', { name: 'Add to dashboard' }).click()
+    await results.getByText('Added to security-overview.').waitFor()
+    await results.getByRole('link', { name: 'Open it' }).click()
+    await page.getByRole('heading', { name: 'security-overview', level: 1 }).waitFor()
+    await page.getByRole('button', { name: 'Refresh', exact: true }).click()
+    const table = page.getByRole('table', { name: 'Calls by source IP' })
+    await table.getByRole('cell', { name: '127.0.0.1' }).waitFor()
+  })
 })
