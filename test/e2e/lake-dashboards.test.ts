@@ -3,7 +3,9 @@
  * widget's query found with DescribeQuery by RefreshId and QueryAlias, its results checked against
  * the calls made), termination protection, IAM per operation, and AWS's errors for bad input.
  */
+import { execFile, spawnSync } from 'node:child_process'
 import { after, before, describe, it } from 'node:test'
+import { promisify } from 'node:util'
 import assert from 'node:assert/strict'
 import {
   CloudTrailClient,
@@ -23,6 +25,7 @@ import {
 import { startTestServer, type TestServer } from '../helpers/server.js'
 
 const MINE = '111122223333'
+const noCli = spawnSync('aws', ['--version']).error ? 'the AWS CLI (aws) is not on PATH' : undefined
 const READER = {
   accessKeyId: 'AKIAREADER0000000001',
   secretAccessKey: 'readersecretreadersecret0000000001',
@@ -420,6 +423,54 @@ describe('CloudTrail Lake dashboards', () => {
       await new Promise((r) => setTimeout(r, 50))
     }
   })
+
+  it(
+    'works from the AWS CLI: create-dashboard, start-dashboard-refresh, describe-query --refresh-id',
+    { skip: noCli },
+    async () => {
+      const aws = async (...args: string[]) => {
+        const r = await promisify(execFile)(
+          'aws',
+          ['--endpoint-url', ts.url, '--output', 'json', 'cloudtrail', ...args],
+          {
+            env: {
+              ...process.env,
+              AWS_SHARED_CREDENTIALS_FILE: ts.credentialsFile,
+              AWS_PROFILE: 'opentrail',
+              AWS_DEFAULT_REGION: 'us-east-1',
+            },
+          },
+        )
+        return JSON.parse(r.stdout || '{}') as Record<string, unknown>
+      }
+      const widgets = JSON.stringify([
+        {
+          QueryStatement: `SELECT count(*) AS n FROM ${storeId} WHERE eventName = 'DescribeTrails' AND eventTime > '?'`,
+          QueryParameters: ['$StartTime$'],
+          ViewProperties: { View: 'Table', Title: 'Describe calls' },
+        },
+      ])
+      const c = await aws('create-dashboard', '--name', 'from-cli', '--widgets', widgets)
+      assert.equal(c['Type'], 'CUSTOM')
+      const { RefreshId } = (await aws(
+        'start-dashboard-refresh',
+        '--dashboard-id',
+        'from-cli',
+      )) as { RefreshId: string }
+      let d: Record<string, unknown> = {}
+      for (let i = 0; i < 50; i++) {
+        d = await aws('describe-query', '--refresh-id', RefreshId, '--query-alias', 'widget1')
+        if (d['QueryStatus'] === 'FINISHED') break
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      assert.equal(d['QueryStatus'], 'FINISHED')
+      const r = (await aws('get-query-results', '--query-id', String(d['QueryId']))) as {
+        QueryResultRows: Record<string, string>[][]
+      }
+      assert.deepEqual(r.QueryResultRows, [[{ n: '3' }]])
+      await aws('delete-dashboard', '--dashboard-id', 'from-cli')
+    },
+  )
 
   it('deletes a dashboard', async () => {
     await client.send(new DeleteDashboardCommand({ DashboardId: 'another-one' }))
