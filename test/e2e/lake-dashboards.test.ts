@@ -25,6 +25,10 @@ import {
 import { startTestServer, type TestServer } from '../helpers/server.js'
 
 const MINE = '111122223333'
+const AUTHOR = {
+  accessKeyId: 'AKIAAUTHOR0000000001',
+  secretAccessKey: 'authorsecretauthorsecret0000000001',
+}
 const noCli = spawnSync('aws', ['--version']).error ? 'the AWS CLI (aws) is not on PATH' : undefined
 const READER = {
   accessKeyId: 'AKIAREADER0000000001',
@@ -84,6 +88,22 @@ describe('CloudTrail Lake dashboards', () => {
                 },
               ],
               accessKeys: [READER],
+            },
+            {
+              name: 'author',
+              policies: [
+                {
+                  Version: '2012-10-17',
+                  Statement: [
+                    {
+                      Effect: 'Allow',
+                      Action: ['cloudtrail:CreateDashboard', 'cloudtrail:UpdateDashboard'],
+                      Resource: '*',
+                    },
+                  ],
+                },
+              ],
+              accessKeys: [AUTHOR],
             },
           ],
         },
@@ -398,6 +418,38 @@ describe('CloudTrail Lake dashboards', () => {
     ]) {
       assert.equal(await errorName(reader.send(cmd as never)), 'AccessDeniedException')
     }
+    // Saving a widget needs cloudtrail:StartQuery on its stores, enabling a schedule
+    // cloudtrail:StartDashboardRefresh: a dashboard holds only what its authors could run.
+    const author = ts.client(AUTHOR)
+    const widget = {
+      QueryStatement: `SELECT count(*) FROM ${storeId}`,
+      ViewProperties: { View: 'Table', Title: 'All' },
+    }
+    assert.equal(
+      await errorName(
+        author.send(new CreateDashboardCommand({ Name: 'auth1', Widgets: [widget] })),
+      ),
+      'AccessDeniedException',
+    )
+    await author.send(new CreateDashboardCommand({ Name: 'auth1' }))
+    assert.equal(
+      await errorName(
+        author.send(new UpdateDashboardCommand({ DashboardId: 'auth1', Widgets: [widget] })),
+      ),
+      'AccessDeniedException',
+    )
+    assert.equal(
+      await errorName(
+        author.send(
+          new UpdateDashboardCommand({
+            DashboardId: 'auth1',
+            RefreshSchedule: { Frequency: { Unit: 'DAYS', Value: 1 }, Status: 'ENABLED' },
+          }),
+        ),
+      ),
+      'AccessDeniedException',
+    )
+    await client.send(new DeleteDashboardCommand({ DashboardId: 'auth1' }))
     // The calls are CloudTrail events, with the dashboard as the resource.
     for (let i = 0; ; i++) {
       const r = await client.send(

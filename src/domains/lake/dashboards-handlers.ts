@@ -12,6 +12,7 @@ import { decodeToken, encodeToken, fingerprint } from '../trails/pagination.js'
 import { bool, fromWireTags, str } from '../trails/wire.js'
 import {
   InvalidParameterException,
+  type Allowed,
   type Dashboard,
   type DashboardService,
   type RefreshSchedule,
@@ -103,6 +104,10 @@ export function dashboardOperations(
     ],
   }
   const ref = (input: Input) => str(input['DashboardId']) ?? ''
+  const allowed =
+    (ctx: RequestContext): Allowed =>
+    (action, arn) =>
+      authorizer.check(ctx.principal, action, arn)
   const ops: OperationTable = {
     CreateDashboard: {
       readOnly: false,
@@ -118,13 +123,17 @@ export function dashboardOperations(
         const widgets = widgetsOf(input['Widgets'])
         const schedule = scheduleOf(input['RefreshSchedule'])
         const tp = bool(input['TerminationProtectionEnabled'])
-        const d = await service.create(scope(ctx), {
-          name: str(input['Name']) ?? '',
-          ...(widgets ? { widgets } : {}),
-          ...(schedule ? { refreshSchedule: schedule } : {}),
-          ...(tp !== undefined ? { terminationProtectionEnabled: tp } : {}),
-          tags: fromWireTags(input['TagsList']),
-        })
+        const d = await service.create(
+          scope(ctx),
+          {
+            name: str(input['Name']) ?? '',
+            ...(widgets ? { widgets } : {}),
+            ...(schedule ? { refreshSchedule: schedule } : {}),
+            ...(tp !== undefined ? { terminationProtectionEnabled: tp } : {}),
+            tags: fromWireTags(input['TagsList']),
+          },
+          allowed(ctx),
+        )
         return {
           DashboardArn: d.arn,
           Name: d.name,
@@ -163,11 +172,16 @@ export function dashboardOperations(
         const widgets = widgetsOf(input['Widgets'])
         const schedule = scheduleOf(input['RefreshSchedule'])
         const tp = bool(input['TerminationProtectionEnabled'])
-        const d = await service.update(scope(ctx), ref(input), {
-          ...(widgets ? { widgets } : {}),
-          ...(schedule ? { refreshSchedule: schedule } : {}),
-          ...(tp !== undefined ? { terminationProtectionEnabled: tp } : {}),
-        })
+        const d = await service.update(
+          scope(ctx),
+          ref(input),
+          {
+            ...(widgets ? { widgets } : {}),
+            ...(schedule ? { refreshSchedule: schedule } : {}),
+            ...(tp !== undefined ? { terminationProtectionEnabled: tp } : {}),
+          },
+          allowed(ctx),
+        )
         return {
           DashboardArn: d.arn,
           Name: d.name,

@@ -95,6 +95,10 @@ const VIEW_VALUE_RE = /^[a-zA-Z0-9._\- ]{1,128}$/
 const VALUE_RE = /^[a-zA-Z0-9._/\-:]{1,128}$/
 const TIME_OF_DAY_RE = /^([01][0-9]|2[0-3]):([0-5][0-9])$/
 
+/** The IAM check of the caller for an action on a resource: the error to throw, if any. */
+export type Allowed = (action: string, arn: string) => ServiceError | undefined
+const anyone: Allowed = () => undefined
+
 export class DashboardService {
   private readonly refreshes = new Map<string, Refresh>()
   private seq = 0
@@ -165,6 +169,7 @@ export class DashboardService {
       terminationProtectionEnabled?: boolean
       tags: Tag[]
     },
+    allowed: Allowed = anyone,
   ): Promise<Dashboard> {
     if (!NAME_RE.test(input.name)) {
       throw ValidationException(
@@ -186,12 +191,14 @@ export class DashboardService {
       )
     }
     validateTags(input.tags, { checkValues: true })
-    const widgets = await this.checkWidgets(scope, input.widgets ?? [])
+    const widgets = await this.checkWidgets(scope, input.widgets ?? [], allowed)
     const schedule = input.refreshSchedule ? checkSchedule(input.refreshSchedule) : undefined
+    const arn = this.arnFor(scope, input.name)
+    if (schedule?.status === 'ENABLED') checkScheduler(allowed, arn)
     const now = this.now()
     const d: Dashboard = {
       name: input.name,
-      arn: `arn:aws:cloudtrail:${scope.region}:${scope.accountId}:dashboard/${input.name}`,
+      arn,
       accountId: scope.accountId,
       region: scope.region,
       type: 'CUSTOM',
@@ -217,10 +224,17 @@ export class DashboardService {
       refreshSchedule?: RefreshSchedule
       terminationProtectionEnabled?: boolean
     },
+    allowed: Allowed = anyone,
   ): Promise<Dashboard> {
     const d = this.find(scope, ref)
-    const widgets = input.widgets ? await this.checkWidgets(scope, input.widgets) : undefined
+    const widgets = input.widgets
+      ? await this.checkWidgets(scope, input.widgets, allowed)
+      : undefined
     const schedule = input.refreshSchedule ? checkSchedule(input.refreshSchedule) : undefined
+    // Whoever enables a schedule, or changes the widgets a schedule runs, must be allowed to
+    // refresh the dashboard: the schedule then runs without a caller.
+    const scheduled = (schedule ?? d.refreshSchedule)?.status === 'ENABLED'
+    if (schedule?.status === 'ENABLED' || (widgets && scheduled)) checkScheduler(allowed, d.arn)
     if (widgets) d.widgets = widgets
     if (schedule) {
       d.refreshSchedule = schedule
@@ -380,8 +394,16 @@ export class DashboardService {
     }
   }
 
-  /** Validates widgets (views, parameters, statements and the stores they name). */
-  private async checkWidgets(scope: Scope, input: WidgetInput[]): Promise<Widget[]> {
+  /**
+   * Validates widgets (views, parameters, statements and the stores they name). The caller must
+   * be allowed cloudtrail:StartQuery on every store a widget reads, so a dashboard holds only
+   * queries its authors could run.
+   */
+  private async checkWidgets(
+    scope: Scope,
+    input: WidgetInput[],
+    allowed: Allowed,
+  ): Promise<Widget[]> {
     if (input.length > MAX_WIDGETS) {
       throw ServiceQuotaExceededException(
         `A custom dashboard can have at most ${MAX_WIDGETS} widgets.`,
@@ -420,6 +442,8 @@ export class DashboardService {
         if (st.status === 'PENDING_DELETION') {
           throw InactiveEventDataStoreException(`Event data store ${st.arn} is pending deletion.`)
         }
+        const denied = allowed('cloudtrail:StartQuery', st.arn)
+        if (denied) throw denied
       })
       out.push({
         queryAlias: `widget${i + 1}`,
@@ -476,6 +500,11 @@ export class DashboardService {
     if (this.timer) clearInterval(this.timer)
     this.timer = undefined
   }
+}
+
+function checkScheduler(allowed: Allowed, arn: string): void {
+  const denied = allowed('cloudtrail:StartDashboardRefresh', arn)
+  if (denied) throw denied
 }
 
 function failureText(err: unknown): string {
@@ -535,7 +564,10 @@ function timeOf(name: string, v: string): Date {
   return d
 }
 
-/** A time as Lake SQL's timestamp text (`YYYY-MM-DD HH:MM:SS`, UTC). */
+/**
+ * A time as Lake SQL's timestamp text (`YYYY-MM-DD HH:MM:SS.mmm`, UTC). The milliseconds matter:
+ * an event of the current second is before a default `$EndTime$` of now.
+ */
 function lakeTime(d: Date): string {
-  return d.toISOString().slice(0, 19).replace('T', ' ')
+  return d.toISOString().slice(0, 23).replace('T', ' ')
 }
