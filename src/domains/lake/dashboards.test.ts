@@ -114,4 +114,19 @@ describe('DashboardService', () => {
     q.status = 'FINISHED'
     await svc.refresh(SCOPE, 'other', {})
   })
+
+  it('creates one dashboard when two calls race for the same name', async () => {
+    const input = {
+      name: 'raced',
+      tags: [],
+      widgets: [{ queryStatement: `SELECT count(*) FROM ${storeId}`, viewProperties: {} }],
+    }
+    const out = await Promise.allSettled([svc.create(SCOPE, input), svc.create(SCOPE, input)])
+    assert.deepEqual(
+      out.map((o) => o.status),
+      ['fulfilled', 'rejected'],
+    )
+    assert.equal(((out[1] as PromiseRejectedResult).reason as Error).name, 'ConflictException')
+    assert.equal(svc.list(SCOPE).filter((d) => d.name === 'raced').length, 1)
+  })
 })

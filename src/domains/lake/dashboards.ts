@@ -211,6 +211,10 @@ export class DashboardService {
       updatedTimestamp: now,
     }
     this.plan(d)
+    // Checking the widgets awaited the parser: another call may have taken the name meanwhile.
+    if (this.list(scope).some((x) => x.name === input.name)) {
+      throw ConflictException(`A dashboard named ${input.name} already exists.`)
+    }
     this.dashboards.push(d)
     await this.save()
     return d
