@@ -509,18 +509,15 @@ describe('CloudTrail Lake dashboards', () => {
         '--dashboard-id',
         'from-cli',
       )) as { RefreshId: string }
-      let d: Record<string, unknown> = {}
-      for (let i = 0; i < 50; i++) {
-        d = await aws('describe-query', '--refresh-id', RefreshId, '--query-alias', 'widget1')
-        if (d['QueryStatus'] === 'FINISHED') break
-        await new Promise((r) => setTimeout(r, 50))
-      }
+      // Wait with the SDK (each CLI run starts Python), then read the widget's query with the CLI.
+      await finished(client, RefreshId, 'widget1')
+      const d = await aws('describe-query', '--refresh-id', RefreshId, '--query-alias', 'widget1')
       assert.equal(d['QueryStatus'], 'FINISHED')
       const r = (await aws('get-query-results', '--query-id', String(d['QueryId']))) as {
         QueryResultRows: Record<string, string>[][]
       }
       assert.deepEqual(r.QueryResultRows, [[{ n: '3' }]])
-      await aws('delete-dashboard', '--dashboard-id', 'from-cli')
+      await client.send(new DeleteDashboardCommand({ DashboardId: 'from-cli' }))
     },
   )
 
