@@ -25,6 +25,8 @@ import { LakeEngine } from './lake/engine.js'
 import { ParquetExporter } from './lake/export.js'
 import { AuditEventsEndpoint } from './domains/lake/audit-events.js'
 import { ChannelService } from './domains/lake/channels.js'
+import { dashboardOperations } from './domains/lake/dashboards-handlers.js'
+import { DashboardService } from './domains/lake/dashboards.js'
 import { trailOperations } from './domains/trails/handlers.js'
 import { TrailService } from './domains/trails/service.js'
 import { postureBinding } from './domains/posture/handlers.js'
@@ -200,6 +202,14 @@ export async function startServer(
     logger,
     clock,
   })
+  // Lake dashboards: widgets of saved queries, refreshed through the Lake (docs/lake-dashboards.md).
+  const dashboards = await DashboardService.open({
+    file: join(dataDir, 'lake-dashboards.json'),
+    lake,
+    clock,
+    logger,
+  })
+  dashboards.start()
   const authorizer = new Authorizer(identities)
   const lookup = new LookupService(history, {
     retentionDays: config.retentionDays,
@@ -249,6 +259,7 @@ export async function startServer(
           ...publicKeyOperations(signingKeys),
           ...insightsMetricOperations(insights.sink),
           ...lakeOperations(lake, authorizer),
+          ...dashboardOperations(dashboards, authorizer, lakeOperations(lake, authorizer)),
           ...channelOperations(channels),
           ...lakeImportOperations(lakeImports, () => identities.defaultAccountId),
         },
@@ -388,6 +399,7 @@ export async function startServer(
       await monitoring.close()
       await notifications.close()
       await lakeImports.close()
+      dashboards.stop()
       await lake.engine.close()
       s3Store?.destroy()
     },

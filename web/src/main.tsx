@@ -9,6 +9,7 @@ import { TrailList } from './pages/trails'
 import { TrailWizard } from './pages/trail-wizard'
 import { TrailDetail } from './pages/trail-detail'
 import { Lake } from './pages/lake'
+import { LakeDashboards } from './pages/lake-dashboards'
 import { Insights } from './pages/insights'
 import { Posture } from './pages/posture'
 import { Monitoring } from './pages/monitoring'
@@ -29,6 +30,7 @@ function Page({ path, identity }: { path: string; identity: Identity }) {
   if (path === 'events') return <EventHistory />
   if (path === 'trails') return <TrailList />
   if (path === 'lake') return <Lake />
+  if (path.startsWith('lake/dashboards')) return <LakeDashboards path={path} />
   if (path === 'insights') return <Insights />
   if (path === 'posture') return <Posture />
   if (path === 'monitoring' || path.startsWith('monitoring/')) return <Monitoring path={path} />

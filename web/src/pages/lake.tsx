@@ -5,6 +5,8 @@
 import { useEffect, useState } from 'preact/hooks'
 import { call } from '../api'
 import { csvCell, download, errorText, fmtTime, str } from '../util'
+import { LakeTabs } from './lake-dashboards'
+import { SaveAsWidget } from '../components/save-as-widget'
 
 interface Store {
   EventDataStoreArn: string
@@ -20,6 +22,8 @@ interface Result {
   status: string
   stats: Record<string, unknown>
   error?: string
+  /** The statement that ran (DescribeQuery's QueryString). */
+  statement?: string
 }
 
 const storeId = (arn: string) => arn.split('/').pop() ?? arn
@@ -89,6 +93,7 @@ export function Lake() {
     for (let i = 0; ; i++) {
       const d = await call<{
         QueryStatus: string
+        QueryString?: string
         QueryStatistics?: Record<string, unknown>
         ErrorMessage?: string
       }>('DescribeQuery', { QueryId: id, EventDataStore: store })
@@ -119,6 +124,7 @@ export function Lake() {
           status: d.QueryStatus,
           stats: d.QueryStatistics ?? {},
           ...(d.ErrorMessage ? { error: d.ErrorMessage } : {}),
+          ...(d.QueryString ? { statement: d.QueryString } : {}),
         }
       }
       await new Promise((r) => setTimeout(r, Math.min(1000, 100 * (i + 1))))
@@ -165,6 +171,7 @@ export function Lake() {
   return (
     <section aria-labelledby="lake-title">
       <h1 id="lake-title">Lake</h1>
+      <LakeTabs current="query" />
       {error && (
         <p class="error" role="alert">
           {error}
@@ -259,6 +266,9 @@ export function Lake() {
               `, ${str(result.stats['ExecutionTimeInMillis'])} ms`}
             {result.error && ` · ${result.error}`}
           </p>
+          {result.status === 'FINISHED' && result.statement && (
+            <SaveAsWidget statement={result.statement} />
+          )}
           {result.rows.length > 0 && (
             <div class="scroll-x">
               <table class="grid" aria-label="Query results">
@@ -307,7 +317,10 @@ export function Lake() {
                       class="link"
                       onClick={() =>
                         void fetchResults(q.QueryId, store)
-                          .then(setResult)
+                          .then((r) => {
+                            setResult(r)
+                            if (r.statement) setSql(r.statement)
+                          })
                           .catch((e: unknown) => setError(errorText(e)))
                       }
                     >
