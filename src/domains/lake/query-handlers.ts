@@ -6,11 +6,14 @@
  */
 import type { Authorizer } from '../../iam/authorizer.js'
 import { bindStoreNames } from '../../lake/sql.js'
-import type { Operation } from '../../protocol/operation.js'
+import type { Input, Operation, RequestContext } from '../../protocol/operation.js'
+import { awsError } from '../../shared/errors.js'
 import { str } from '../trails/wire.js'
 import { InvalidParameterException, type LakeQuery, type LakeService } from './service.js'
 import { onStore, storeArnOf, storeRef } from './store-handlers.js'
-import { page, scope, type Wire } from './wire.js'
+import { page, pageBounds, scope, type Wire } from './wire.js'
+
+const InvalidDateRangeException = awsError('InvalidDateRangeException')
 
 function statistics(q: LakeQuery): Wire {
   const ms =
@@ -20,9 +23,9 @@ function statistics(q: LakeQuery): Wire {
         ? Date.now() - q.startedAt.getTime()
         : 0
   return {
-    EventsMatched: q.result?.rows.length ?? 0,
-    EventsScanned: q.result?.eventsScanned ?? 0,
-    BytesScanned: q.result?.bytesScanned ?? 0,
+    EventsMatched: q.stats?.resultsCount ?? 0,
+    EventsScanned: q.stats?.eventsScanned ?? 0,
+    BytesScanned: q.stats?.bytesScanned ?? 0,
     ExecutionTimeInMillis: ms,
     CreationTime: q.createdAt,
   }
@@ -33,6 +36,10 @@ export function queryOperations(
   authorizer: Authorizer,
 ): Record<string, Operation> {
   const ref = storeRef
+  /** The deprecated EventDataStore member, when given, must name one of the caller's stores. */
+  const checkStore = (input: Input, ctx: RequestContext) => {
+    if (input['EventDataStore'] !== undefined) service.find(scope(ctx), ref(input))
+  }
   return {
     StartQuery: {
       readOnly: false,
@@ -58,7 +65,19 @@ export function queryOperations(
       readOnly: true,
       resource: () => '*',
       async handle(input, ctx) {
-        const q = service.query(scope(ctx), str(input['QueryId']) ?? '')
+        checkStore(input, ctx)
+        const id = str(input['QueryId'])
+        const alias = str(input['QueryAlias'])
+        const refreshId = str(input['RefreshId'])
+        let q: LakeQuery
+        if (id !== undefined) q = service.query(scope(ctx), id)
+        else if (alias !== undefined && refreshId !== undefined) {
+          q = service.queryByAlias(scope(ctx), alias, refreshId)
+        } else {
+          throw InvalidParameterException(
+            'Specify either QueryId, or QueryAlias together with RefreshId.',
+          )
+        }
         return {
           QueryId: q.id,
           QueryString: q.statement,
@@ -72,11 +91,11 @@ export function queryOperations(
       readOnly: true,
       resource: () => '*',
       async handle(input, ctx) {
+        checkStore(input, ctx)
         const q = service.query(scope(ctx), str(input['QueryId']) ?? '')
-        const rows = q.result?.rows ?? []
-        const cols = q.result?.columns ?? []
-        const p = page(
-          rows,
+        const total = q.status === 'FINISHED' ? (q.stats?.resultsCount ?? 0) : 0
+        const b = pageBounds(
+          total,
           'GetQueryResults',
           [q.id],
           input,
@@ -85,17 +104,19 @@ export function queryOperations(
           1000,
           1000,
         )
+        const r = await service.results(scope(ctx), q.id, b.start, b.limit)
+        const cols = r.columns
         return {
           QueryStatus: q.status,
           QueryStatistics: {
-            ResultsCount: p.items.length,
-            TotalResultsCount: rows.length,
-            BytesScanned: q.result?.bytesScanned ?? 0,
+            ResultsCount: r.rows.length,
+            TotalResultsCount: r.total,
+            BytesScanned: q.stats?.bytesScanned ?? 0,
           },
-          QueryResultRows: p.items.map((row) =>
+          QueryResultRows: r.rows.map((row) =>
             row.map((v, i) => ({ [cols[i] ?? `_col${i}`]: v ?? '' })),
           ),
-          ...(p.next ? { NextToken: p.next } : {}),
+          ...(b.next ? { NextToken: b.next } : {}),
           ...(q.error ? { ErrorMessage: q.error } : {}),
         }
       },
@@ -104,6 +125,7 @@ export function queryOperations(
       readOnly: false,
       resource: () => '*',
       async handle(input, ctx) {
+        checkStore(input, ctx)
         const q = service.cancelQuery(scope(ctx), str(input['QueryId']) ?? '')
         return { QueryId: q.id, QueryStatus: q.status }
       },
@@ -117,6 +139,9 @@ export function queryOperations(
         if (status) qs = qs.filter((q) => q.status === status)
         const st = input['StartTime'] instanceof Date ? input['StartTime'] : undefined
         const et = input['EndTime'] instanceof Date ? input['EndTime'] : undefined
+        if (st && et && st > et) {
+          throw InvalidDateRangeException('StartTime must be before EndTime.')
+        }
         if (st) qs = qs.filter((q) => q.createdAt >= st)
         if (et) qs = qs.filter((q) => q.createdAt <= et)
         const p = page(

@@ -5,6 +5,7 @@
  * store rules are in store-rules.ts, queries (statuses, limits, results) in queries.ts.
  */
 import { randomUUID } from 'node:crypto'
+import { dirname, join } from 'node:path'
 import type { CloudTrailRecord } from '../../events/record.js'
 import type { LakeEngine, RoutedStore } from '../../lake/engine.js'
 import type { ParquetExporter } from '../../lake/export.js'
@@ -15,7 +16,7 @@ import { readJsonFile, writeJsonFileAtomic } from '../../shared/json-file.js'
 import type { Tag } from '../trails/model.js'
 import { trailMatches } from '../trails/selectors.js'
 import { validateTags } from '../trails/tags.js'
-import { LakeQueries, type LakeQuery } from './queries.js'
+import { LakeQueries, type LakeQuery, type QueryResultsPage } from './queries.js'
 import {
   ARN_RE,
   EventDataStoreAlreadyExistsException,
@@ -44,6 +45,8 @@ export {
   MaxConcurrentQueriesException,
   QueryIdNotFoundException,
   type LakeQuery,
+  type QueryResultsPage,
+  type QueryStats,
   type QueryStatus,
 } from './queries.js'
 
@@ -51,19 +54,14 @@ const DAY = 86_400_000
 const PENDING_DELETION_MS = 7 * DAY
 
 export class LakeService {
-  private readonly queries: LakeQueries
+  private queries!: LakeQueries
 
   private constructor(
     private readonly file: string,
     private stores: EventDataStore[],
     readonly engine: LakeEngine,
     private readonly clock: Clock,
-    queryTimeoutMs: number,
-  ) {
-    this.queries = new LakeQueries(engine, clock, queryTimeoutMs, (scope, ref) =>
-      this.find(scope, ref),
-    )
-  }
+  ) {}
 
   /** The Parquet copy in the object store (lake/export.ts), when configured. */
   exporter: ParquetExporter | undefined
@@ -74,17 +72,20 @@ export class LakeService {
     clock: Clock
     queryTimeoutMs?: number
     exporter?: ParquetExporter
+    /** Where query records and results are kept (default: `lake-queries` beside `file`). */
+    queriesDir?: string
   }): Promise<LakeService> {
     const stores = (await readJsonFile<EventDataStore[]>(opts.file)) ?? []
-    const svc = new LakeService(
-      opts.file,
-      stores,
-      opts.engine,
-      opts.clock,
-      opts.queryTimeoutMs ?? 60 * 60 * 1000,
-    )
+    const svc = new LakeService(opts.file, stores, opts.engine, opts.clock)
     for (const st of stores) await opts.engine.ensureTable(st.id)
     svc.exporter = opts.exporter
+    svc.queries = await LakeQueries.open({
+      dir: opts.queriesDir ?? join(dirname(opts.file), 'lake-queries'),
+      engine: opts.engine,
+      clock: opts.clock,
+      queryTimeoutMs: opts.queryTimeoutMs ?? 60 * 60 * 1000,
+      find: (scope, ref) => svc.find(scope, ref),
+    })
     return svc
   }
 
@@ -307,7 +308,7 @@ export class LakeService {
       }
       await this.engine.expire(st.id, new Date(now - st.retentionPeriod * DAY))
     }
-    this.queries.sweep(now)
+    await this.queries.sweep(now)
     await this.exportParquet()
   }
 
@@ -327,12 +328,28 @@ export class LakeService {
     scope: Scope,
     statement: string,
     mayRead: (arn: string) => ServiceError | undefined,
+    tags: { alias?: string; refreshId?: string } = {},
   ): Promise<LakeQuery> {
-    return this.queries.startQuery(scope, statement, mayRead)
+    return this.queries.startQuery(scope, statement, mayRead, tags)
   }
 
   query(scope: Scope, id: string): LakeQuery {
     return this.queries.query(scope, id)
+  }
+
+  /** A dashboard widget's query, by its alias and the refresh that started it. */
+  queryByAlias(scope: Scope, alias: string, refreshId: string): LakeQuery {
+    return this.queries.queryByAlias(scope, alias, refreshId)
+  }
+
+  /** A page of a finished query's rows (read from disk), with the result's columns and size. */
+  results(scope: Scope, id: string, start = 0, limit = 1000): Promise<QueryResultsPage> {
+    return this.queries.results(scope, id, start, limit)
+  }
+
+  /** Waits for queued query record writes (before closing). */
+  flush(): Promise<void> {
+    return this.queries.flush()
   }
 
   cancelQuery(scope: Scope, id: string): LakeQuery {
