@@ -388,6 +388,7 @@ export async function startServer(
       await monitoring.close()
       await notifications.close()
       await lakeImports.close()
+      await lake.flush()
       await lake.engine.close()
       s3Store?.destroy()
     },
