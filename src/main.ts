@@ -259,7 +259,7 @@ export async function startServer(
           ...publicKeyOperations(signingKeys),
           ...insightsMetricOperations(insights.sink),
           ...lakeOperations(lake, authorizer),
-          ...dashboardOperations(dashboards, authorizer, lakeOperations(lake, authorizer)),
+          ...dashboardOperations(dashboards, authorizer),
           ...channelOperations(channels),
           ...lakeImportOperations(lakeImports, () => identities.defaultAccountId),
         },
@@ -400,6 +400,7 @@ export async function startServer(
       await notifications.close()
       await lakeImports.close()
       dashboards.stop()
+      await lake.flush()
       await lake.engine.close()
       s3Store?.destroy()
     },

@@ -13,6 +13,7 @@ import { join } from 'node:path'
 import type { CloudTrailRecord } from '../events/record.js'
 import type { LogEntry } from '../pipeline/event-log.js'
 import type { Sink } from '../pipeline/sink.js'
+import { executeQuery, type QueryOutcome, type QuerySignal } from './query-exec.js'
 import { bindStoreNames, checkAst, parserError, tableOf } from './sql.js'
 
 /** The Lake schema (column names as AWS's Lake exposes them). */
@@ -239,16 +240,7 @@ export interface RoutedStore {
   matches(record: CloudTrailRecord): boolean
 }
 
-export interface QueryOutcome {
-  columns: string[]
-  rows: (string | null)[][]
-  bytesScanned: number
-  /** Events in the stores the query read. */
-  eventsScanned: number
-}
-
-/** DuckDB's storage block size (BytesScanned counts the blocks of the stores read). */
-const BLOCK_BYTES = 262_144
+export { QueryTimeout, type QueryOutcome } from './query-exec.js'
 
 export interface LakeEngineOptions {
   memoryLimit?: string
@@ -496,68 +488,22 @@ export class LakeEngine {
 
   private parsing: Promise<void> = Promise.resolve()
 
-  /** Runs checked SQL with a timeout; `onStart` is called when it leaves the queue. */
+  /**
+   * Runs checked SQL with a timeout (lake/query-exec.ts); `onStart` is called when it leaves the
+   * queue. Cancelling (`signal.cancel`) and the timeout interrupt the statement; the connection
+   * returns to the pool as soon as it has stopped.
+   */
   async execute(
     sql: string,
     tables: string[],
-    opts: { timeoutMs: number; onStart?: () => void; signal?: { cancel?: () => void } },
+    opts: { timeoutMs: number; onStart?: () => void; signal?: QuerySignal },
   ): Promise<QueryOutcome> {
     const conn = await this.acquire()
     try {
       // onStart may refuse to run (a query cancelled while it was queued).
       opts.onStart?.()
-    } catch (err) {
-      this.release(conn)
-      throw err
-    }
-    let timedOut = false
-    let cancelled = false
-    // An interrupt that lands between two statements is lost: keep interrupting until it ends.
-    let repeat: ReturnType<typeof setInterval> | undefined
-    const halt = () => {
-      conn.interrupt()
-      repeat ??= setInterval(() => conn.interrupt(), 50)
-    }
-    const check = () => {
-      if (timedOut) throw new QueryTimeout()
-      if (cancelled) throw new Error('The query was cancelled.')
-    }
-    const timer = setTimeout(() => {
-      timedOut = true
-      halt()
-    }, opts.timeoutMs)
-    if (opts.signal)
-      opts.signal.cancel = () => {
-        cancelled = true
-        halt()
-      }
-    try {
-      // Statistics of the stores read: their events, and their size on disk (DuckDB's blocks).
-      let bytesScanned = 0
-      let eventsScanned = 0
-      for (const t of tables) {
-        check()
-        const n = await conn.runAndReadAll(`SELECT count(*) FROM ${t}`)
-        eventsScanned += Number(n.getRows()[0]![0])
-        const b = await conn.runAndReadAll(
-          `SELECT count(DISTINCT block_id) FROM pragma_storage_info('${t}') WHERE block_id >= 0`,
-        )
-        const blocks = Number(b.getRows()[0]![0])
-        // Rows not yet checkpointed to blocks are counted at a nominal 128 bytes each.
-        bytesScanned += blocks > 0 ? blocks * BLOCK_BYTES : Number(n.getRows()[0]![0]) * 128
-      }
-      check()
-      const reader = await conn.runAndReadAll(sql)
-      const columns = reader.columnNames()
-      const rows = reader.getRowsJson().map((row) => row.map(cell))
-      return { columns, rows, bytesScanned, eventsScanned }
-    } catch (err) {
-      if (timedOut) throw new QueryTimeout()
-      throw err
+      return await executeQuery(conn, sql, tables, opts)
     } finally {
-      clearTimeout(timer)
-      if (repeat) clearInterval(repeat)
-      if (opts.signal) delete opts.signal.cancel
       this.release(conn)
     }
   }
@@ -583,14 +529,4 @@ export class LakeEngine {
     for (const c of this.idle) c.closeSync()
     this.instance.closeSync()
   }
-}
-
-export class QueryTimeout extends Error {}
-
-/** A result cell as the string AWS returns (JSON text for nested values; null stays null). */
-function cell(v: unknown): string | null {
-  if (v === null || v === undefined) return null
-  if (typeof v === 'string') return v
-  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v)
-  return JSON.stringify(v)
 }

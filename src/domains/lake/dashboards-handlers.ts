@@ -7,11 +7,10 @@
  */
 import type { EventResource } from '../../events/record.js'
 import type { Authorizer } from '../../iam/authorizer.js'
-import type { Input, Operation, OperationTable, RequestContext } from '../../protocol/operation.js'
+import type { Input, OperationTable, RequestContext } from '../../protocol/operation.js'
 import { decodeToken, encodeToken, fingerprint } from '../trails/pagination.js'
 import { bool, fromWireTags, str } from '../trails/wire.js'
 import {
-  InvalidParameterException,
   type Allowed,
   type Dashboard,
   type DashboardService,
@@ -80,14 +79,10 @@ function toWireSchedule(d: Dashboard): Wire {
 const toWireTags = (d: Dashboard): Wire[] =>
   d.tags.map((t) => ({ Key: t.key, ...(t.value !== undefined ? { Value: t.value } : {}) }))
 
-/**
- * The dashboard operations. `lake` is the Lake's operation table: its DescribeQuery answers once
- * a RefreshId and QueryAlias have been turned into the QueryId.
- */
+/** The dashboard operations (DescribeQuery by RefreshId and QueryAlias is the Lake's own). */
 export function dashboardOperations(
   service: DashboardService,
   authorizer: Authorizer,
-  lake: OperationTable,
 ): OperationTable {
   const arnOf = (input: Input, ctx: RequestContext): string => {
     const ref = str(input['DashboardId']) ?? ''
@@ -248,22 +243,6 @@ export function dashboardOperations(
         return { RefreshId: r.id }
       },
     },
-  }
-  const describe: Operation | undefined = lake['DescribeQuery']
-  if (describe) {
-    ops['DescribeQuery'] = {
-      ...describe,
-      async handle(input, ctx) {
-        const refreshId = str(input['RefreshId'])
-        if (refreshId === undefined) return describe.handle(input, ctx)
-        const alias = str(input['QueryAlias'])
-        if (alias === undefined) {
-          throw InvalidParameterException('QueryAlias is required with RefreshId.')
-        }
-        const queryId = service.queryOf(scope(ctx), refreshId, alias)
-        return describe.handle({ ...input, QueryId: queryId }, ctx)
-      },
-    }
   }
   return ops
 }

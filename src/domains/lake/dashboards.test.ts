@@ -85,7 +85,7 @@ describe('DashboardService', () => {
     while (q.status === 'QUEUED' || q.status === 'RUNNING')
       await new Promise((r) => setTimeout(r, 10))
     assert.equal(q.status, 'FINISHED')
-    assert.deepEqual(q.result?.rows, [['0']])
+    assert.deepEqual((await lake.results(SCOPE, q.id)).rows, [['0']])
   })
 
   it('keeps dashboards across a reopen', async () => {

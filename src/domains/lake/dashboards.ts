@@ -17,7 +17,6 @@ import { validateTags } from '../trails/tags.js'
 import {
   InactiveEventDataStoreException,
   MaxConcurrentQueriesException,
-  QueryIdNotFoundException,
   type LakeService,
   type Scope,
 } from './service.js'
@@ -305,10 +304,16 @@ export class DashboardService {
         `A dashboard refresh is already running in this account (at most ${MAX_CONCURRENT_REFRESHES} at a time).`,
       )
     }
+    const now = this.clock.now().getTime()
+    const id = `${now}${String(this.seq++ % 1000).padStart(3, '0')}`
     const started: { alias: string; queryId: string }[] = []
     try {
       for (const w of d.widgets) {
-        const q = await this.lake.startQuery(scope, substitute(w, resolved), mayRead)
+        // Tagged with the refresh and alias: DescribeQuery(RefreshId, QueryAlias) finds it.
+        const q = await this.lake.startQuery(scope, substitute(w, resolved), mayRead, {
+          alias: w.queryAlias,
+          refreshId: id,
+        })
         started.push({ alias: w.queryAlias, queryId: q.id })
       }
     } catch (err) {
@@ -327,11 +332,9 @@ export class DashboardService {
       await this.save()
       throw e
     }
-    const now = this.clock.now().getTime()
-    for (const [id, r] of this.refreshes) {
-      if (now - r.createdAt >= REFRESHES_KEPT_MS) this.refreshes.delete(id)
+    for (const [key, r] of this.refreshes) {
+      if (now - r.createdAt >= REFRESHES_KEPT_MS) this.refreshes.delete(key)
     }
-    const id = `${now}${String(this.seq++ % 1000).padStart(3, '0')}`
     const r: Refresh = {
       id,
       dashboardArn: d.arn,
@@ -346,17 +349,12 @@ export class DashboardService {
     return r
   }
 
-  /** The query a refresh started for a widget (DescribeQuery with RefreshId and QueryAlias). */
+  /**
+   * The query a refresh started for a widget: the Lake keeps the alias and refresh ID with the
+   * query record, so this answers for 7 days and across restarts.
+   */
   queryOf(scope: Scope, refreshId: string, alias: string): string {
-    const r = this.refreshes.get(refreshId)
-    if (!r || r.accountId !== scope.accountId) {
-      throw QueryIdNotFoundException(`The refresh ID ${refreshId} does not exist.`)
-    }
-    const q = r.queries.find((x) => x.alias === alias)
-    if (!q) {
-      throw QueryIdNotFoundException(`Refresh ${refreshId} has no query with alias ${alias}.`)
-    }
-    return q.queryId
+    return this.lake.queryByAlias(scope, alias, refreshId).id
   }
 
   private running(scope: Scope, r: Refresh): boolean {

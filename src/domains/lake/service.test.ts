@@ -5,7 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { CloudTrailRecord } from '../../events/record.js'
@@ -130,5 +130,43 @@ describe('LakeService', () => {
       await svc.startQuery(SCOPE, `SELECT count(*) FROM ${st.id}`, () => undefined),
     )
     assert.equal(ok.status, 'FINISHED')
+  })
+
+  it('keeps finished queries on disk for 7 days, across a reopen, then sweeps them', async () => {
+    const st = svc.list(SCOPE).find((s) => s.name === 'kept')!
+    const q = await settle(
+      await svc.startQuery(SCOPE, `SELECT eventID FROM ${st.id} ORDER BY eventID`, () => undefined),
+    )
+    assert.equal(q.status, 'FINISHED')
+    await svc.flush()
+    const page = await svc.results(SCOPE, q.id, 1, 1)
+    assert.deepEqual(page.rows, [[record(13, new Date(now)).eventID]])
+    assert.equal(page.total, 2)
+    const files = await readdir(join(dir, 'lake-queries'))
+    assert.ok(files.includes(`${q.id}.json`) && files.includes(`${q.id}.jsonl`), 'files written')
+
+    // Another service on the same files (a restart) answers the same.
+    const again = await LakeService.open({ file: join(dir, 'stores.json'), engine, clock })
+    const q2 = again.query(SCOPE, q.id)
+    assert.equal(q2.status, 'FINISHED')
+    assert.deepEqual(q2.stats, q.stats)
+    assert.deepEqual(
+      (await again.results(SCOPE, q.id, 0, 1000)).rows,
+      (await svc.results(SCOPE, q.id)).rows,
+    )
+    assert.deepEqual(
+      again.listQueries(SCOPE, st.id).map((x) => x.id),
+      svc.listQueries(SCOPE, st.id).map((x) => x.id),
+    )
+
+    now += 7 * DAY - 1000
+    await again.sweep()
+    assert.equal(again.query(SCOPE, q.id).status, 'FINISHED')
+    now += 1000
+    await again.sweep()
+    assert.throws(() => again.query(SCOPE, q.id), { name: 'QueryIdNotFoundException' })
+    assert.equal(again.listQueries(SCOPE, st.id).length, 0)
+    const left = await readdir(join(dir, 'lake-queries'))
+    assert.ok(!left.some((f) => f.startsWith(q.id)), 'files swept')
   })
 })

@@ -1,170 +1,66 @@
 /**
  * @module domains/lake/service
  * CloudTrail Lake: event data stores (AWS's lifecycle: ENABLED, STOPPED_INGESTION,
- * PENDING_DELETION for 7 days, termination protection, retention) persisted in a JSON file, and
- * queries (QUEUED → RUNNING → FINISHED | FAILED | CANCELLED | TIMED_OUT, at most 10 concurrent per
- * account, results kept 7 days) executed by lake/engine.ts in its sandbox.
+ * PENDING_DELETION for 7 days, termination protection, retention) persisted in a JSON file; the
+ * store rules are in store-rules.ts, queries (statuses, limits, results) in queries.ts.
  */
 import { randomUUID } from 'node:crypto'
+import { dirname, join } from 'node:path'
 import type { CloudTrailRecord } from '../../events/record.js'
-import { LakeEngine, QueryTimeout, type QueryOutcome, type RoutedStore } from '../../lake/engine.js'
+import type { LakeEngine, RoutedStore } from '../../lake/engine.js'
 import type { ParquetExporter } from '../../lake/export.js'
 import { tableOf } from '../../lake/sql.js'
 import type { Clock } from '../../shared/clock.js'
 import { ServiceError, awsError } from '../../shared/errors.js'
 import { readJsonFile, writeJsonFileAtomic } from '../../shared/json-file.js'
-import type { AdvancedEventSelector, Tag } from '../trails/model.js'
-import { normalizeAdvancedSelectors } from '../trails/selector-rules.js'
+import type { Tag } from '../trails/model.js'
 import { trailMatches } from '../trails/selectors.js'
 import { validateTags } from '../trails/tags.js'
+import { LakeQueries, type LakeQuery, type QueryResultsPage } from './queries.js'
+import {
+  ARN_RE,
+  EventDataStoreAlreadyExistsException,
+  EventDataStoreARNInvalidException,
+  EventDataStoreMaxLimitExceededException,
+  EventDataStoreNotFoundException,
+  EventDataStoreTerminationProtectedException,
+  ID_RE,
+  InactiveEventDataStoreException,
+  InvalidParameterException,
+  MAX_STORES_PER_REGION,
+  normalizeStoreSelectors,
+  validateName,
+  validateRetention,
+  type EventDataStore,
+  type Scope,
+  type StoreSettings,
+} from './store-rules.js'
 
-export const EventDataStoreNotFoundException = awsError('EventDataStoreNotFoundException')
-export const EventDataStoreAlreadyExistsException = awsError('EventDataStoreAlreadyExistsException')
-export const EventDataStoreMaxLimitExceededException = awsError(
-  'EventDataStoreMaxLimitExceededException',
-)
-export const EventDataStoreTerminationProtectedException = awsError(
-  'EventDataStoreTerminationProtectedException',
-)
-export const EventDataStoreARNInvalidException = awsError('EventDataStoreARNInvalidException')
-export const InactiveEventDataStoreException = awsError('InactiveEventDataStoreException')
-export const InvalidParameterException = awsError('InvalidParameterException')
-export const InvalidEventSelectorsException = awsError('InvalidEventSelectorsException')
-export const MaxConcurrentQueriesException = awsError('MaxConcurrentQueriesException')
-export const QueryIdNotFoundException = awsError('QueryIdNotFoundException')
-export const InactiveQueryException = awsError('InactiveQueryException')
-export const InvalidMaxResultsException = awsError('InvalidMaxResultsException')
-export const InvalidNextTokenException = awsError('InvalidNextTokenException')
+export * from './store-rules.js'
+export {
+  InactiveQueryException,
+  InvalidMaxResultsException,
+  InvalidNextTokenException,
+  MAX_CONCURRENT_QUERIES,
+  MaxConcurrentQueriesException,
+  QueryIdNotFoundException,
+  type LakeQuery,
+  type QueryResultsPage,
+  type QueryStats,
+  type QueryStatus,
+} from './queries.js'
 
-export const MAX_STORES_PER_REGION = 10
-export const MAX_CONCURRENT_QUERIES = 10
 const DAY = 86_400_000
 const PENDING_DELETION_MS = 7 * DAY
-const RESULTS_KEPT_MS = 7 * DAY
-
-export type StoreStatus =
-  | 'CREATED'
-  | 'ENABLED'
-  | 'PENDING_DELETION'
-  | 'STARTING_INGESTION'
-  | 'STOPPING_INGESTION'
-  | 'STOPPED_INGESTION'
-
-export type BillingMode = 'EXTENDABLE_RETENTION_PRICING' | 'FIXED_RETENTION_PRICING'
-
-export interface EventDataStore {
-  id: string
-  arn: string
-  accountId: string
-  region: string
-  name: string
-  status: StoreStatus
-  advancedEventSelectors: AdvancedEventSelector[]
-  multiRegionEnabled: boolean
-  organizationEnabled: boolean
-  retentionPeriod: number
-  terminationProtectionEnabled: boolean
-  kmsKeyId?: string
-  billingMode: BillingMode
-  tags: Tag[]
-  createdTimestamp: string
-  updatedTimestamp: string
-  /** When DeleteEventDataStore was called (PENDING_DELETION until 7 days later). */
-  deletedAt?: string
-}
-
-export interface Scope {
-  accountId: string
-  region: string
-}
-
-export interface StoreSettings {
-  advancedEventSelectors?: AdvancedEventSelector[]
-  multiRegionEnabled?: boolean
-  organizationEnabled?: boolean
-  retentionPeriod?: number
-  terminationProtectionEnabled?: boolean
-  kmsKeyId?: string
-  billingMode?: BillingMode
-}
-
-export type QueryStatus = 'QUEUED' | 'RUNNING' | 'FINISHED' | 'FAILED' | 'CANCELLED' | 'TIMED_OUT'
-
-export interface LakeQuery {
-  id: string
-  accountId: string
-  statement: string
-  /** Store IDs the query reads. */
-  storeIds: string[]
-  status: QueryStatus
-  createdAt: Date
-  startedAt?: Date
-  endedAt?: Date
-  error?: string
-  result?: QueryOutcome
-  cancel?: { cancel?: () => void }
-  cancelled?: boolean
-}
-
-const DEFAULT_SELECTORS: AdvancedEventSelector[] = [
-  {
-    name: 'Default management events',
-    fieldSelectors: [{ field: 'eventCategory', equals: ['Management'] }],
-  },
-]
-
-/** Event categories of non-AWS and other sources: their selectors name only eventCategory. */
-const CATEGORY_ONLY = ['ActivityAuditLog', 'ConfigurationItem', 'Insight']
-/** Fields event data stores allow on management events beyond trails'. */
-const EDS_MANAGEMENT_FIELDS = [
-  'eventName',
-  'eventType',
-  'sessionCredentialFromConsole',
-  'userIdentity.arn',
-]
-
-/** Validates advanced selectors for an event data store, reusing the trails' rules. */
-export function normalizeStoreSelectors(input: AdvancedEventSelector[]): AdvancedEventSelector[] {
-  if (input.length === 0) return DEFAULT_SELECTORS
-  return input.map((sel) => {
-    const cat = sel.fieldSelectors.find((f) => f.field === 'eventCategory')
-    const value = cat?.equals?.[0]
-    if (value !== undefined && CATEGORY_ONLY.includes(value)) {
-      if (sel.fieldSelectors.length !== 1 || cat!.equals!.length !== 1) {
-        throw InvalidEventSelectorsException(
-          `Selectors for ${value} events support only the eventCategory field with one Equals value.`,
-        )
-      }
-      return { ...sel, fieldSelectors: [{ field: 'eventCategory', equals: [value] }] }
-    }
-    const extra =
-      value === 'Management'
-        ? sel.fieldSelectors.filter((f) => EDS_MANAGEMENT_FIELDS.includes(f.field))
-        : []
-    const rest = sel.fieldSelectors.filter((f) => !extra.includes(f))
-    const [checked] = normalizeAdvancedSelectors([{ ...sel, fieldSelectors: rest }])
-    for (const f of extra) {
-      if (!Object.values(f).some((v) => Array.isArray(v) && v.length > 0)) {
-        throw InvalidEventSelectorsException(`Field ${f.field} must have at least one operator.`)
-      }
-    }
-    return { ...checked!, fieldSelectors: [...checked!.fieldSelectors, ...extra] }
-  })
-}
-
-const ARN_RE =
-  /^arn:aws[a-z-]*:cloudtrail:([a-z0-9-]+):(\d{12}):eventdatastore\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/
-const ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 export class LakeService {
-  private readonly queries = new Map<string, LakeQuery>()
+  private queries!: LakeQueries
 
   private constructor(
     private readonly file: string,
     private stores: EventDataStore[],
     readonly engine: LakeEngine,
     private readonly clock: Clock,
-    private readonly queryTimeoutMs: number,
   ) {}
 
   /** The Parquet copy in the object store (lake/export.ts), when configured. */
@@ -176,17 +72,20 @@ export class LakeService {
     clock: Clock
     queryTimeoutMs?: number
     exporter?: ParquetExporter
+    /** Where query records and results are kept (default: `lake-queries` beside `file`). */
+    queriesDir?: string
   }): Promise<LakeService> {
     const stores = (await readJsonFile<EventDataStore[]>(opts.file)) ?? []
-    const svc = new LakeService(
-      opts.file,
-      stores,
-      opts.engine,
-      opts.clock,
-      opts.queryTimeoutMs ?? 60 * 60 * 1000,
-    )
+    const svc = new LakeService(opts.file, stores, opts.engine, opts.clock)
     for (const st of stores) await opts.engine.ensureTable(st.id)
     svc.exporter = opts.exporter
+    svc.queries = await LakeQueries.open({
+      dir: opts.queriesDir ?? join(dirname(opts.file), 'lake-queries'),
+      engine: opts.engine,
+      clock: opts.clock,
+      queryTimeoutMs: opts.queryTimeoutMs ?? 60 * 60 * 1000,
+      find: (scope, ref) => svc.find(scope, ref),
+    })
     return svc
   }
 
@@ -409,9 +308,7 @@ export class LakeService {
       }
       await this.engine.expire(st.id, new Date(now - st.retentionPeriod * DAY))
     }
-    for (const [id, q] of this.queries) {
-      if (now - q.createdAt.getTime() >= RESULTS_KEPT_MS) this.queries.delete(id)
-    }
+    await this.queries.sweep(now)
     await this.exportParquet()
   }
 
@@ -421,133 +318,49 @@ export class LakeService {
     return this.exporter.run(this.stores)
   }
 
-  // ---- queries ----
+  // ---- queries (queries.ts) ----
 
   /**
    * Starts a query. `mayRead(arn)` is the IAM check (cloudtrail:StartQuery on each store's ARN);
    * it returns the AccessDeniedException to throw, if any.
    */
-  async startQuery(
+  startQuery(
     scope: Scope,
     statement: string,
     mayRead: (arn: string) => ServiceError | undefined,
+    tags: { alias?: string; refreshId?: string } = {},
   ): Promise<LakeQuery> {
-    const running = [...this.queries.values()].filter(
-      (q) => q.accountId === scope.accountId && (q.status === 'QUEUED' || q.status === 'RUNNING'),
-    )
-    if (running.length >= MAX_CONCURRENT_QUERIES) {
-      throw MaxConcurrentQueriesException(
-        `You have reached the maximum number of concurrent queries (${MAX_CONCURRENT_QUERIES}).`,
-      )
-    }
-    const storeIds: string[] = []
-    const prepared = await this.engine.prepare(statement, (_table, ref) => {
-      const st = this.find(scope, ref.arn ?? ref.id)
-      if (st.status === 'PENDING_DELETION') {
-        throw InactiveEventDataStoreException(`Event data store ${st.arn} is pending deletion.`)
-      }
-      const denied = mayRead(st.arn)
-      if (denied) throw denied
-      storeIds.push(st.id)
-    })
-    const q: LakeQuery = {
-      id: randomUUID(),
-      accountId: scope.accountId,
-      statement,
-      storeIds,
-      status: 'QUEUED',
-      createdAt: this.clock.now(),
-      cancel: {},
-    }
-    this.queries.set(q.id, q)
-    void this.engine
-      .execute(prepared.sql, prepared.tables, {
-        timeoutMs: this.queryTimeoutMs,
-        signal: q.cancel!,
-        onStart: () => {
-          if (q.status === 'QUEUED') q.status = 'RUNNING'
-          q.startedAt = this.clock.now()
-          if (q.cancelled) throw new Error('cancelled while queued')
-        },
-      })
-      .then(
-        (result) => {
-          if (q.cancelled) return
-          q.result = result
-          q.status = 'FINISHED'
-        },
-        (err: unknown) => {
-          if (q.cancelled) return
-          if (err instanceof QueryTimeout) {
-            q.status = 'TIMED_OUT'
-            q.error = 'The query timed out.'
-          } else {
-            q.status = 'FAILED'
-            q.error = String((err as Error).message ?? err).replace(
-              /eds_([0-9a-f]{32})/g,
-              (_m, h: string) => h.replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5'),
-            )
-          }
-        },
-      )
-      .finally(() => {
-        q.endedAt = this.clock.now()
-      })
-    return q
+    return this.queries.startQuery(scope, statement, mayRead, tags)
   }
 
   query(scope: Scope, id: string): LakeQuery {
-    const q = this.queries.get(id)
-    if (!q || q.accountId !== scope.accountId) {
-      throw QueryIdNotFoundException(
-        `The query ID ${id} does not exist or does not belong to your account.`,
-      )
-    }
-    return q
+    return this.queries.query(scope, id)
+  }
+
+  /** A dashboard widget's query, by its alias and the refresh that started it. */
+  queryByAlias(scope: Scope, alias: string, refreshId: string): LakeQuery {
+    return this.queries.queryByAlias(scope, alias, refreshId)
+  }
+
+  /** A page of a finished query's rows (read from disk), with the result's columns and size. */
+  results(scope: Scope, id: string, start = 0, limit = 1000): Promise<QueryResultsPage> {
+    return this.queries.results(scope, id, start, limit)
+  }
+
+  /** Waits for queued query record writes (before closing). */
+  flush(): Promise<void> {
+    return this.queries.flush()
   }
 
   cancelQuery(scope: Scope, id: string): LakeQuery {
-    const q = this.query(scope, id)
-    if (q.status !== 'QUEUED' && q.status !== 'RUNNING') {
-      throw InactiveQueryException(`The query ${id} is not running (status ${q.status}).`)
-    }
-    q.cancelled = true
-    q.status = 'CANCELLED'
-    q.cancel?.cancel?.()
-    return q
+    return this.queries.cancelQuery(scope, id)
   }
 
   listQueries(scope: Scope, storeRef: string): LakeQuery[] {
-    const st = this.find(scope, storeRef)
-    const cutoff = this.clock.now().getTime() - RESULTS_KEPT_MS
-    return [...this.queries.values()]
-      .filter(
-        (q) =>
-          q.accountId === scope.accountId &&
-          q.storeIds.includes(st.id) &&
-          q.createdAt.getTime() >= cutoff,
-      )
-      .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())
+    return this.queries.listQueries(scope, storeRef)
   }
 
   tableOf(st: EventDataStore): string {
     return tableOf(st.id)
-  }
-}
-
-function validateName(name: string): void {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{1,126}[A-Za-z0-9]$/.test(name)) {
-    throw InvalidParameterException(
-      'Event data store names are 3-128 characters of letters, digits, periods, underscores and hyphens, starting and ending with a letter or digit.',
-    )
-  }
-}
-
-function validateRetention(days: number, mode: BillingMode): void {
-  const max = mode === 'FIXED_RETENTION_PRICING' ? 2557 : 3653
-  if (!Number.isInteger(days) || days < 7 || days > max) {
-    throw InvalidParameterException(
-      `RetentionPeriod must be between 7 and ${max} days for billing mode ${mode}.`,
-    )
   }
 }

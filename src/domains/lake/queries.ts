@@ -1,0 +1,433 @@
+/**
+ * @module domains/lake/queries
+ * Lake queries: QUEUED → RUNNING → FINISHED | FAILED | CANCELLED | TIMED_OUT, at most 10 queued
+ * or running per account, executed by lake/engine.ts in its sandbox.
+ *
+ * Each query is kept on disk for 7 days, so a restart forgets nothing: `<dir>/<id>.json` is its
+ * record (statement, status, times, statistics), rewritten atomically at each final status, and a
+ * finished query's rows are `<dir>/<id>.jsonl` (one JSON array of cells per line) with the byte
+ * offset of every 1000th row in the record, so that a page of GetQueryResults reads at most 2000
+ * rows from the file. Queries that were queued or running when the server stopped are FAILED when
+ * it starts again. The hourly sweep deletes records and rows older than 7 days.
+ */
+import { randomUUID } from 'node:crypto'
+import { createWriteStream } from 'node:fs'
+import { mkdir, open, readdir, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { QueryTimeout, type LakeEngine, type QueryOutcome } from '../../lake/engine.js'
+import type { Clock } from '../../shared/clock.js'
+import { awsError, type ServiceError } from '../../shared/errors.js'
+import { readJsonFile, writeJsonFileAtomic } from '../../shared/json-file.js'
+import { InactiveEventDataStoreException, type EventDataStore, type Scope } from './store-rules.js'
+
+export const MaxConcurrentQueriesException = awsError('MaxConcurrentQueriesException')
+export const QueryIdNotFoundException = awsError('QueryIdNotFoundException')
+export const InactiveQueryException = awsError('InactiveQueryException')
+export const InvalidMaxResultsException = awsError('InvalidMaxResultsException')
+export const InvalidNextTokenException = awsError('InvalidNextTokenException')
+
+export const MAX_CONCURRENT_QUERIES = 10
+export const RESULTS_KEPT_MS = 7 * 86_400_000
+/** Rows between two byte offsets kept in a query's record. */
+const OFFSET_EVERY = 1000
+
+export type QueryStatus = 'QUEUED' | 'RUNNING' | 'FINISHED' | 'FAILED' | 'CANCELLED' | 'TIMED_OUT'
+
+/** A finished query's result shape and statistics (its rows are on disk: `LakeQueries.results`). */
+export interface QueryStats {
+  columns: string[]
+  /** Result rows (EventsMatched, TotalResultsCount). */
+  resultsCount: number
+  bytesScanned: number
+  /** Events in the stores the query read. */
+  eventsScanned: number
+}
+
+export interface LakeQuery {
+  id: string
+  accountId: string
+  statement: string
+  /** Store IDs the query reads. */
+  storeIds: string[]
+  status: QueryStatus
+  createdAt: Date
+  startedAt?: Date
+  endedAt?: Date
+  error?: string
+  /** A dashboard widget's query alias and the refresh that started it (DescribeQuery by alias). */
+  alias?: string
+  refreshId?: string
+  /** Set once FINISHED. */
+  stats?: QueryStats
+  cancel?: { cancel?: () => void }
+  cancelled?: boolean
+}
+
+/** A page of a finished query's rows. */
+export interface QueryResultsPage {
+  query: LakeQuery
+  columns: string[]
+  rows: (string | null)[][]
+  /** Rows in the whole result. */
+  total: number
+}
+
+/** What `<dir>/<id>.json` holds. */
+interface QueryRecord {
+  id: string
+  accountId: string
+  statement: string
+  storeIds: string[]
+  status: QueryStatus
+  createdAt: string
+  startedAt?: string
+  endedAt?: string
+  error?: string
+  alias?: string
+  refreshId?: string
+  stats?: QueryStats
+  /** Byte offset of rows 0, 1000, 2000, ... in `<id>.jsonl`, then its size. */
+  offsets?: number[]
+}
+
+const ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+/** Queries of every account: records in memory and on disk, rows on disk. */
+export class LakeQueries {
+  private readonly queries = new Map<string, LakeQuery>()
+  private readonly offsets = new Map<string, number[]>()
+  /** Each query's writes, in order (QUEUED, then its final status). */
+  private readonly saving = new Map<string, Promise<void>>()
+
+  private constructor(
+    private readonly dir: string,
+    private readonly engine: LakeEngine,
+    private readonly clock: Clock,
+    private readonly queryTimeoutMs: number,
+    /** The store an ID or ARN names in the caller's account (LakeService.find). */
+    private readonly find: (scope: Scope, ref: string) => EventDataStore,
+  ) {}
+
+  /** Loads the queries kept in `dir`; those the last run left queued or running become FAILED. */
+  static async open(opts: {
+    dir: string
+    engine: LakeEngine
+    clock: Clock
+    queryTimeoutMs: number
+    find: (scope: Scope, ref: string) => EventDataStore
+  }): Promise<LakeQueries> {
+    await mkdir(opts.dir, { recursive: true, mode: 0o700 })
+    const qs = new LakeQueries(opts.dir, opts.engine, opts.clock, opts.queryTimeoutMs, opts.find)
+    for (const name of await readdir(opts.dir)) {
+      if (!name.endsWith('.json') || !ID_RE.test(name.slice(0, -5))) continue
+      const r = await readJsonFile<QueryRecord>(join(opts.dir, name))
+      if (!r) continue
+      const q: LakeQuery = {
+        id: r.id,
+        accountId: r.accountId,
+        statement: r.statement,
+        storeIds: r.storeIds,
+        status: r.status,
+        createdAt: new Date(r.createdAt),
+        ...(r.startedAt ? { startedAt: new Date(r.startedAt) } : {}),
+        ...(r.endedAt ? { endedAt: new Date(r.endedAt) } : {}),
+        ...(r.error !== undefined ? { error: r.error } : {}),
+        ...(r.alias !== undefined ? { alias: r.alias } : {}),
+        ...(r.refreshId !== undefined ? { refreshId: r.refreshId } : {}),
+        ...(r.stats ? { stats: r.stats } : {}),
+      }
+      qs.queries.set(q.id, q)
+      if (r.offsets) qs.offsets.set(q.id, r.offsets)
+      if (q.status === 'QUEUED' || q.status === 'RUNNING') {
+        q.status = 'FAILED'
+        q.error = 'The server stopped before the query finished.'
+        q.endedAt = opts.clock.now()
+        void qs.save(q)
+      }
+    }
+    await qs.flush()
+    return qs
+  }
+
+  private recordFile(id: string): string {
+    return join(this.dir, `${id}.json`)
+  }
+
+  private rowsFile(id: string): string {
+    return join(this.dir, `${id}.jsonl`)
+  }
+
+  /** Queues an atomic rewrite of the query's record (after its earlier writes). */
+  private save(q: LakeQuery): Promise<void> {
+    const offsets = this.offsets.get(q.id)
+    const record: QueryRecord = {
+      id: q.id,
+      accountId: q.accountId,
+      statement: q.statement,
+      storeIds: q.storeIds,
+      status: q.status,
+      createdAt: q.createdAt.toISOString(),
+      ...(q.startedAt ? { startedAt: q.startedAt.toISOString() } : {}),
+      ...(q.endedAt ? { endedAt: q.endedAt.toISOString() } : {}),
+      ...(q.error !== undefined ? { error: q.error } : {}),
+      ...(q.alias !== undefined ? { alias: q.alias } : {}),
+      ...(q.refreshId !== undefined ? { refreshId: q.refreshId } : {}),
+      ...(q.stats ? { stats: q.stats } : {}),
+      ...(offsets ? { offsets } : {}),
+    }
+    const next = (this.saving.get(q.id) ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => writeJsonFileAtomic(this.recordFile(q.id), record, 0o600))
+    this.saving.set(q.id, next)
+    void next.then(
+      () => this.saving.get(q.id) === next && this.saving.delete(q.id),
+      () => undefined,
+    )
+    return next
+  }
+
+  /** Waits for every queued record write. */
+  async flush(): Promise<void> {
+    await Promise.allSettled([...this.saving.values()])
+  }
+
+  /** Writes a result's rows as JSON lines; returns the byte offsets of every 1000th row and the size. */
+  private async writeRows(id: string, rows: (string | null)[][]): Promise<number[]> {
+    const offsets: number[] = []
+    const out = createWriteStream(this.rowsFile(id), { mode: 0o600 })
+    const done = new Promise<void>((ok, fail) => {
+      out.on('finish', ok)
+      out.on('error', fail)
+    })
+    let at = 0
+    let batch: string[] = []
+    for (let i = 0; i < rows.length; i++) {
+      if (i % OFFSET_EVERY === 0) {
+        if (batch.length > 0 && !out.write(batch.join(''))) {
+          await new Promise<void>((ok) => out.once('drain', () => ok()))
+        }
+        batch = []
+        offsets.push(at)
+      }
+      const line = JSON.stringify(rows[i]) + '\n'
+      at += Buffer.byteLength(line)
+      batch.push(line)
+    }
+    out.end(batch.join(''))
+    await done
+    offsets.push(at)
+    return offsets
+  }
+
+  /** Forgets queries older than 7 days, with their records and rows. */
+  async sweep(now: number): Promise<void> {
+    for (const [id, q] of this.queries) {
+      if (now - q.createdAt.getTime() < RESULTS_KEPT_MS) continue
+      if (q.status === 'QUEUED' || q.status === 'RUNNING') continue
+      this.queries.delete(id)
+      this.offsets.delete(id)
+      await this.saving.get(id)?.catch(() => undefined)
+      await rm(this.recordFile(id), { force: true })
+      await rm(this.rowsFile(id), { force: true })
+    }
+  }
+
+  /**
+   * Starts a query. `mayRead(arn)` is the IAM check (cloudtrail:StartQuery on each store's ARN);
+   * it returns the AccessDeniedException to throw, if any. `alias`/`refreshId` tag a dashboard
+   * widget's query (DescribeQuery finds it by them).
+   */
+  async startQuery(
+    scope: Scope,
+    statement: string,
+    mayRead: (arn: string) => ServiceError | undefined,
+    tags: { alias?: string; refreshId?: string } = {},
+  ): Promise<LakeQuery> {
+    const running = [...this.queries.values()].filter(
+      (q) => q.accountId === scope.accountId && (q.status === 'QUEUED' || q.status === 'RUNNING'),
+    )
+    if (running.length >= MAX_CONCURRENT_QUERIES) {
+      throw MaxConcurrentQueriesException(
+        `You have reached the maximum number of concurrent queries (${MAX_CONCURRENT_QUERIES}).`,
+      )
+    }
+    const storeIds: string[] = []
+    const prepared = await this.engine.prepare(statement, (_table, ref) => {
+      const st = this.find(scope, ref.arn ?? ref.id)
+      if (st.status === 'PENDING_DELETION') {
+        throw InactiveEventDataStoreException(`Event data store ${st.arn} is pending deletion.`)
+      }
+      const denied = mayRead(st.arn)
+      if (denied) throw denied
+      storeIds.push(st.id)
+    })
+    // Checked again: other queries of the account may have started while this one was parsed.
+    const now = [...this.queries.values()].filter(
+      (q) => q.accountId === scope.accountId && (q.status === 'QUEUED' || q.status === 'RUNNING'),
+    )
+    if (now.length >= MAX_CONCURRENT_QUERIES) {
+      throw MaxConcurrentQueriesException(
+        `You have reached the maximum number of concurrent queries (${MAX_CONCURRENT_QUERIES}).`,
+      )
+    }
+    const q: LakeQuery = {
+      id: randomUUID(),
+      accountId: scope.accountId,
+      statement,
+      storeIds,
+      status: 'QUEUED',
+      createdAt: this.clock.now(),
+      ...(tags.alias !== undefined ? { alias: tags.alias } : {}),
+      ...(tags.refreshId !== undefined ? { refreshId: tags.refreshId } : {}),
+      cancel: {},
+    }
+    this.queries.set(q.id, q)
+    await this.save(q)
+    void this.engine
+      .execute(prepared.sql, prepared.tables, {
+        timeoutMs: this.queryTimeoutMs,
+        signal: q.cancel!,
+        onStart: () => {
+          if (q.status === 'QUEUED') q.status = 'RUNNING'
+          q.startedAt = this.clock.now()
+          if (q.cancelled) throw new Error('cancelled while queued')
+        },
+      })
+      .then(
+        (result) => this.finished(q, result),
+        (err: unknown) => {
+          if (q.cancelled) return
+          if (err instanceof QueryTimeout) {
+            q.status = 'TIMED_OUT'
+            q.error = 'The query timed out.'
+          } else {
+            q.status = 'FAILED'
+            q.error = String((err as Error).message ?? err).replace(
+              /eds_([0-9a-f]{32})/g,
+              (_m, h: string) => h.replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5'),
+            )
+          }
+          q.endedAt = this.clock.now()
+          return this.save(q)
+        },
+      )
+      .catch(() => undefined)
+    return q
+  }
+
+  /** Writes a finished query's rows, then its record: FINISHED once both are on disk. */
+  private async finished(q: LakeQuery, result: QueryOutcome): Promise<void> {
+    if (q.cancelled) return
+    const endedAt = this.clock.now()
+    try {
+      this.offsets.set(q.id, await this.writeRows(q.id, result.rows))
+    } catch (err) {
+      if (q.cancelled) return
+      q.status = 'FAILED'
+      q.error = `The results could not be stored: ${(err as Error).message}`
+      q.endedAt = endedAt
+      await this.save(q)
+      return
+    }
+    if (q.cancelled) {
+      this.offsets.delete(q.id)
+      await rm(this.rowsFile(q.id), { force: true })
+      return
+    }
+    q.stats = {
+      columns: result.columns,
+      resultsCount: result.rows.length,
+      bytesScanned: result.bytesScanned,
+      eventsScanned: result.eventsScanned,
+    }
+    q.endedAt = endedAt
+    q.status = 'FINISHED'
+    await this.save(q)
+  }
+
+  query(scope: Scope, id: string): LakeQuery {
+    const q = this.queries.get(id)
+    if (!q || q.accountId !== scope.accountId) {
+      throw QueryIdNotFoundException(
+        `The query ID ${id} does not exist or does not belong to your account.`,
+      )
+    }
+    return q
+  }
+
+  /** The account's query started for a dashboard widget (`alias`) by the refresh `refreshId`. */
+  queryByAlias(scope: Scope, alias: string, refreshId: string): LakeQuery {
+    const q = [...this.queries.values()].find(
+      (x) => x.accountId === scope.accountId && x.alias === alias && x.refreshId === refreshId,
+    )
+    if (!q) {
+      throw QueryIdNotFoundException(
+        `No query with the alias ${alias} and refresh ID ${refreshId} belongs to your account.`,
+      )
+    }
+    return q
+  }
+
+  /**
+   * Rows `start` to `start + limit - 1` of a query's result, read from disk (none unless
+   * FINISHED).
+   */
+  async results(scope: Scope, id: string, start = 0, limit = 1000): Promise<QueryResultsPage> {
+    const q = this.query(scope, id)
+    const offsets = this.offsets.get(q.id)
+    if (q.status !== 'FINISHED' || !q.stats || !offsets) {
+      return { query: q, columns: q.stats?.columns ?? [], rows: [], total: 0 }
+    }
+    const total = q.stats.resultsCount
+    const first = Math.max(0, Math.min(start, total))
+    const count = Math.max(0, Math.min(limit, total - first))
+    if (count === 0) return { query: q, columns: q.stats.columns, rows: [], total }
+    // At most two blocks of OFFSET_EVERY rows hold the page (limit <= 1000).
+    const block = Math.floor(first / OFFSET_EVERY)
+    const blocks = Math.ceil((first + count - block * OFFSET_EVERY) / OFFSET_EVERY)
+    const from = offsets[block]!
+    const to = offsets[Math.min(block + blocks, offsets.length - 1)]!
+    const fh = await open(this.rowsFile(q.id), 'r')
+    let text: string
+    try {
+      const buf = Buffer.alloc(to - from)
+      await fh.read(buf, 0, buf.length, from)
+      text = buf.toString('utf8')
+    } finally {
+      await fh.close()
+    }
+    const lines = text.split('\n')
+    const skip = first - block * OFFSET_EVERY
+    const rows = lines
+      .slice(skip, skip + count)
+      .map((line) => JSON.parse(line) as (string | null)[])
+    return { query: q, columns: q.stats.columns, rows, total }
+  }
+
+  cancelQuery(scope: Scope, id: string): LakeQuery {
+    const q = this.query(scope, id)
+    if (q.status !== 'QUEUED' && q.status !== 'RUNNING') {
+      throw InactiveQueryException(`The query ${id} is not running (status ${q.status}).`)
+    }
+    q.cancelled = true
+    q.status = 'CANCELLED'
+    q.endedAt = this.clock.now()
+    q.cancel?.cancel?.()
+    void this.save(q).catch(() => undefined)
+    return q
+  }
+
+  /** The account's queries of the last 7 days that read the store, newest first (then by ID). */
+  listQueries(scope: Scope, storeRef: string): LakeQuery[] {
+    const st = this.find(scope, storeRef)
+    const cutoff = this.clock.now().getTime() - RESULTS_KEPT_MS
+    return [...this.queries.values()]
+      .filter(
+        (q) =>
+          q.accountId === scope.accountId &&
+          q.storeIds.includes(st.id) &&
+          q.createdAt.getTime() >= cutoff,
+      )
+      .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? -1 : 1))
+  }
+}

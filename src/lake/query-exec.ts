@@ -1,0 +1,142 @@
+/**
+ * @module lake/query-exec
+ * Running one checked Lake query on a query connection so that it can really be stopped.
+ *
+ * `runAndReadAll` would hold one of libuv's 4 pool threads for the whole query: four long queries
+ * then starve every file operation of the process (the event log's fdatasync, the parser
+ * connection), so the server stops answering, CancelQuery included. Here a statement is started as
+ * a pending result and its state is polled (`duckdb_pending_execute_check_state`) while DuckDB's
+ * own worker threads execute it; no pool thread and no JS time is spent while it runs. Cancelling
+ * and timing out both interrupt the connection (`DuckDBConnection.interrupt()`), again on every
+ * poll until the statement has stopped, so an interrupt cannot be lost between two statements;
+ * the connection is free as soon as the promise settles.
+ */
+import duckdb from '@duckdb/node-bindings'
+import type { DuckDBConnection, DuckDBPendingResult, DuckDBResultReader } from '@duckdb/node-api'
+
+export class QueryTimeout extends Error {}
+
+export class QueryCancelled extends Error {
+  constructor() {
+    super('The query was cancelled.')
+  }
+}
+
+/** What a finished query returns. */
+export interface QueryOutcome {
+  columns: string[]
+  rows: (string | null)[][]
+  bytesScanned: number
+  /** Events in the stores the query read. */
+  eventsScanned: number
+}
+
+/** DuckDB's storage block size (BytesScanned counts the blocks of the stores read). */
+const BLOCK_BYTES = 262_144
+/** Polling backs off from 1 ms to this. */
+const MAX_POLL_MS = 16
+
+/** Lets the caller stop a running query: `cancel` is set while it holds a connection. */
+export interface QuerySignal {
+  cancel?: () => void
+}
+
+/** The native handle inside node-api's pending result (its `runTask` would run on the JS thread). */
+function nativePending(p: DuckDBPendingResult): duckdb.PendingResult {
+  const raw = (p as unknown as { pending_result?: duckdb.PendingResult }).pending_result
+  if (!raw) throw new Error('Unsupported @duckdb/node-api: no pending result handle.')
+  return raw
+}
+
+/**
+ * Runs one statement without holding a libuv thread. `halted()` is checked before it starts and
+ * on every poll; once true the connection is interrupted until DuckDB reports the statement over,
+ * and `stop()` is thrown.
+ */
+export async function runInterruptible(
+  conn: DuckDBConnection,
+  sql: string,
+  halted: () => boolean,
+  stop: () => Error,
+): Promise<DuckDBResultReader> {
+  if (halted()) throw stop()
+  const pending = await conn.start(sql)
+  const raw = nativePending(pending)
+  let wait = 1
+  for (;;) {
+    if (halted()) conn.interrupt()
+    const state = duckdb.pending_execute_check_state(raw)
+    if (state === duckdb.PendingState.RESULT_READY) break
+    if (state === duckdb.PendingState.ERROR) {
+      // The C API also reports "execution finished" as ERROR, with no message.
+      const message = duckdb.pending_error(raw)
+      if (halted()) throw stop()
+      if (message) throw new Error(message)
+      break
+    }
+    await new Promise((ok) => setTimeout(ok, wait))
+    wait = Math.min(wait * 2, MAX_POLL_MS)
+  }
+  if (halted()) throw stop()
+  return pending.readAll()
+}
+
+/**
+ * Runs checked SQL on `conn` (already acquired) with a timeout and a cancel signal. Both stop the
+ * statement through the connection's interrupt.
+ */
+export async function executeQuery(
+  conn: DuckDBConnection,
+  sql: string,
+  tables: string[],
+  opts: { timeoutMs: number; signal?: QuerySignal },
+): Promise<QueryOutcome> {
+  let timedOut = false
+  let cancelled = false
+  const halted = () => timedOut || cancelled
+  const stop = () => (timedOut ? new QueryTimeout() : new QueryCancelled())
+  const timer = setTimeout(() => {
+    timedOut = true
+    conn.interrupt()
+  }, opts.timeoutMs)
+  if (opts.signal) {
+    opts.signal.cancel = () => {
+      cancelled = true
+      conn.interrupt()
+    }
+  }
+  const run = (q: string) => runInterruptible(conn, q, halted, stop)
+  try {
+    // Statistics of the stores read: their events, and their size on disk (DuckDB's blocks).
+    let bytesScanned = 0
+    let eventsScanned = 0
+    for (const t of tables) {
+      const n = Number((await run(`SELECT count(*) FROM ${t}`)).getRows()[0]![0])
+      eventsScanned += n
+      const b = await run(
+        `SELECT count(DISTINCT block_id) FROM pragma_storage_info('${t}') WHERE block_id >= 0`,
+      )
+      const blocks = Number(b.getRows()[0]![0])
+      // Rows not yet checkpointed to blocks are counted at a nominal 128 bytes each.
+      bytesScanned += blocks > 0 ? blocks * BLOCK_BYTES : n * 128
+    }
+    const reader = await run(sql)
+    const columns = reader.columnNames()
+    const rows = reader.getRowsJson().map((row) => row.map(cell))
+    return { columns, rows, bytesScanned, eventsScanned }
+  } catch (err) {
+    if (halted()) throw stop()
+    throw err
+  } finally {
+    clearTimeout(timer)
+    if (opts.signal) delete opts.signal.cancel
+  }
+}
+
+/** A result cell as the string AWS returns (JSON text for nested values; null stays null). */
+export function cell(v: unknown): string | null {
+  if (v === null || v === undefined) return null
+  if (typeof v === 'string') return v
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v)
+  return JSON.stringify(v)
+}
