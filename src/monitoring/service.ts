@@ -51,6 +51,7 @@ import {
   type Dimension,
   type MetricId,
   metricKey,
+  mergeStats,
   MetricStore,
   MetricUpdates,
   MINUTE,
@@ -429,18 +430,7 @@ export class MonitoringService implements IngestHook {
     for (const [m, s] of this.metrics.range(key, Math.floor(from / MINUTE) * MINUTE, to)) {
       if (m < from) continue
       const start = from + Math.floor((m - from) / P) * P
-      const cur = per.get(start)
-      per.set(
-        start,
-        cur
-          ? {
-              n: cur.n + s.n,
-              sum: cur.sum + s.sum,
-              min: Math.min(cur.min, s.min),
-              max: Math.max(cur.max, s.max),
-            }
-          : { ...s },
-      )
+      per.set(start, mergeStats(per.get(start), s))
     }
     const datapoints = [...per.entries()]
       .sort((a, b) => a[0] - b[0])
