@@ -79,6 +79,16 @@ const isCursor = (v: unknown): v is { g: number; t: number; q: number; f: string
 const isName = (v: unknown): v is { n: string } =>
   !!v && typeof v === 'object' && typeof (v as { n: unknown }).n === 'string'
 
+function storedEvent(key: EventKey, value: StoredValue): StoredEvent {
+  return {
+    timestamp: key[1],
+    seq: key[2],
+    stream: value.s,
+    message: value.m,
+    ingestionTime: value.i,
+  }
+}
+
 export class LogsService {
   private hooks: IngestHook[] = []
 
@@ -445,33 +455,25 @@ export class LogsService {
     for (const { key, value } of range) {
       if (from && key[1] === from[1] && key[2] === from[2]) continue
       if (value.s !== stream) continue
-      out.push({
-        timestamp: key[1],
-        seq: key[2],
-        stream: value.s,
-        message: value.m,
-        ingestionTime: value.i,
-      })
+      out.push(storedEvent(key, value))
       if (out.length >= limit) break
     }
     if (!forward) out.reverse()
-    const first = out[0]
-    const last = out.at(-1)
-    const fwd = last
-      ? `f/${last.timestamp}/${last.seq}`
-      : q.nextToken?.startsWith('f/')
-        ? q.nextToken
-        : from
-          ? `f/${from[1]}/${from[2]}`
-          : `f/${lo[1]}/0`
-    const back = first
-      ? `b/${first.timestamp}/${first.seq}`
-      : q.nextToken?.startsWith('b/')
-        ? q.nextToken
-        : from
-          ? `b/${from[1]}/${from[2]}`
-          : `b/${hi[1]}/0`
-    return { events: out, nextForwardToken: fwd, nextBackwardToken: back }
+    // A direction's token: after the page's edge event; with no events, the token given, the
+    // position resumed from, or the end of the time range.
+    const edge = (dir: 'f' | 'b', e: StoredEvent | undefined, rangeEnd: number) =>
+      e
+        ? `${dir}/${e.timestamp}/${e.seq}`
+        : q.nextToken?.startsWith(`${dir}/`)
+          ? q.nextToken
+          : from
+            ? `${dir}/${from[1]}/${from[2]}`
+            : `${dir}/${rangeEnd}/0`
+    return {
+      events: out,
+      nextForwardToken: edge('f', out.at(-1), lo[1]),
+      nextBackwardToken: edge('b', out[0], hi[1]),
+    }
   }
 
   filterLogEvents(
@@ -529,13 +531,7 @@ export class LogsService {
       if (names && !names.has(value.s)) continue
       if (q.streamPrefix !== undefined && !value.s.startsWith(q.streamPrefix)) continue
       if (!pattern.test(new MessageInput(value.m))) continue
-      out.push({
-        timestamp: key[1],
-        seq: key[2],
-        stream: value.s,
-        message: value.m,
-        ingestionTime: value.i,
-      })
+      out.push(storedEvent(key, value))
     }
     return { events: out }
   }
