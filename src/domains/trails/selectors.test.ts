@@ -15,25 +15,19 @@ import {
   type BasicEventSelectorInput,
 } from './selector-rules.js'
 import { conditionHolds, isGlobalServiceEvent, trailMatches } from './selectors.js'
+import { newTrail } from './service.js'
 
 const ACCOUNT = '111122223333'
 
 function trail(over: Partial<Trail> = {}): Trail {
   return {
-    name: 't1',
-    accountId: ACCOUNT,
-    homeRegion: 'us-west-2',
-    s3BucketName: 'bucket',
-    includeGlobalServiceEvents: true,
-    isMultiRegionTrail: false,
-    logFileValidationEnabled: false,
-    isOrganizationTrail: false,
-    eventSelectors: defaultEventSelectors(),
-    hasCustomEventSelectors: false,
-    insightSelectors: [],
-    tags: [],
+    ...newTrail(
+      { accountId: ACCOUNT, region: 'us-west-2' },
+      't1',
+      'bucket',
+      '2024-01-01T00:00:00.000Z',
+    ),
     isLogging: true,
-    createdAt: '2024-01-01T00:00:00.000Z',
     ...over,
   }
 }

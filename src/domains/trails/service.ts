@@ -35,6 +35,31 @@ export interface Scope {
   region: string
 }
 
+/** A trail as CreateTrail makes it, before the request's settings: CloudTrail's defaults. */
+export function newTrail(
+  scope: Scope,
+  name: string,
+  s3BucketName: string,
+  createdAt: string,
+): Trail {
+  return {
+    name,
+    accountId: scope.accountId,
+    homeRegion: scope.region,
+    s3BucketName,
+    includeGlobalServiceEvents: true,
+    isMultiRegionTrail: false,
+    logFileValidationEnabled: false,
+    isOrganizationTrail: false,
+    eventSelectors: defaultEventSelectors(),
+    hasCustomEventSelectors: false,
+    insightSelectors: [],
+    tags: [],
+    isLogging: false,
+    createdAt,
+  }
+}
+
 export interface CreateTrailInput extends TrailSettings {
   name: string
   s3BucketName: string
@@ -160,22 +185,7 @@ export class TrailService {
 
   async create(scope: Scope, input: CreateTrailInput): Promise<Trail> {
     validateTrailName(input.name)
-    const blank: Trail = {
-      name: input.name,
-      accountId: scope.accountId,
-      homeRegion: scope.region,
-      s3BucketName: input.s3BucketName,
-      includeGlobalServiceEvents: true,
-      isMultiRegionTrail: false,
-      logFileValidationEnabled: false,
-      isOrganizationTrail: false,
-      eventSelectors: defaultEventSelectors(),
-      hasCustomEventSelectors: false,
-      insightSelectors: [],
-      tags: [],
-      isLogging: false,
-      createdAt: this.clock.now().toISOString(),
-    }
+    const blank = newTrail(scope, input.name, input.s3BucketName, this.clock.now().toISOString())
     const trail = applySettings(blank, input)
     trail.tags = initialTags(input.tags ?? [], trailArn(trail))
     return this.exclusive(async () => {
