@@ -10,8 +10,8 @@ import { signingKey, type ChunkSigning } from '../s3api/payload.js'
 import { s3StreamPlan, unsignedChunkedLength } from './body.js'
 import {
   arnParameters,
-  jsonArnParameters,
   jsonCall,
+  jsonMembers,
   jsonRequestParameters,
   queryCall,
   queryRequestParameters,
@@ -143,17 +143,19 @@ describe('gateway calls', () => {
 
   it('logs only the parameters that name things', () => {
     const json = jsonRequestParameters(
-      Buffer.from(
-        JSON.stringify({
-          TableName: 't',
-          Item: { pk: { S: 'secret value' } },
-          Limit: 5,
-          SecretToken: 'x',
-        }),
+      jsonMembers(
+        Buffer.from(
+          JSON.stringify({
+            TableName: 't',
+            Item: { pk: { S: 'secret value' } },
+            Limit: 5,
+            SecretToken: 'x',
+          }),
+        ),
       ),
     )
     assert.deepEqual(json, { tableName: 't', limit: 5 })
-    assert.equal(jsonRequestParameters(Buffer.from('not json')), null)
+    assert.equal(jsonRequestParameters(jsonMembers(Buffer.from('not json'))), null)
     const query = queryRequestParameters(
       new URLSearchParams('Action=Publish&TopicArn=arn:t&Message=hello&Attributes.entry.1.key=k'),
     )
@@ -162,14 +164,16 @@ describe('gateway calls', () => {
 
   it('authorizes on the ARNs a call names', () => {
     assert.deepEqual(
-      jsonArnParameters(
-        Buffer.from(
-          JSON.stringify({
-            TableArn: 'arn:aws:dynamodb:us-east-1:123456789012:table/t',
-            ResourceArn: 'not an arn',
-            Nested: { TopicArn: 'arn:aws:sns:us-east-1:123456789012:x' },
-          }),
-        ),
+      arnParameters(
+        jsonMembers(
+          Buffer.from(
+            JSON.stringify({
+              TableArn: 'arn:aws:dynamodb:us-east-1:123456789012:table/t',
+              ResourceArn: 'not an arn',
+              Nested: { TopicArn: 'arn:aws:sns:us-east-1:123456789012:x' },
+            }),
+          ),
+        ) ?? [],
       ),
       ['arn:aws:dynamodb:us-east-1:123456789012:table/t'],
     )
@@ -179,7 +183,7 @@ describe('gateway calls', () => {
       ),
       ['arn:aws:sns:us-east-1:123456789012:x'],
     )
-    assert.deepEqual(jsonArnParameters(Buffer.from('[')), [])
+    assert.deepEqual(arnParameters(jsonMembers(Buffer.from('[')) ?? []), [])
   })
 })
 

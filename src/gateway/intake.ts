@@ -22,7 +22,7 @@ import {
 } from './body.js'
 import {
   arnParameters,
-  jsonArnParameters,
+  jsonMembers,
   jsonRequestParameters,
   queryCall,
   queryRequestParameters,
@@ -139,8 +139,9 @@ export async function authenticate(
     x.requestParameters = queryRequestParameters(form)
     x.resourceArns = arnParameters(form)
   } else if (x.call.protocol === 'json') {
-    x.requestParameters = body ? jsonRequestParameters(body) : null
-    x.resourceArns = body ? jsonArnParameters(body) : []
+    const members = body ? jsonMembers(body) : undefined
+    x.requestParameters = jsonRequestParameters(members)
+    x.resourceArns = arnParameters(members ?? [])
   } else if (s3 && body && body.length > 0 && s3.info.level !== 'object') {
     Object.assign(
       x.requestParameters as Record<string, unknown>,
