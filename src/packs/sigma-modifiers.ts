@@ -72,7 +72,6 @@ function plainValueAtom(field: string, s: string): Atom {
   }
   parts.push(cur)
   if (parts.length === 1) return { field, op: 'eq', values: [parts[0]!], neg: false }
-  const inner = parts.slice(1, -1)
   if (parts.length === 2 && parts[1] === '' && parts[0] !== '') {
     return { field, op: 'prefix', values: [parts[0]!], neg: false }
   }
@@ -80,7 +79,6 @@ function plainValueAtom(field: string, s: string): Atom {
     return { field, op: 'suffix', values: [parts[1]!], neg: false }
   }
   if (parts.every((p) => p === '')) return { field, op: 'exists', values: [true], neg: false }
-  void inner
   // Collapse empty middle parts (consecutive stars) into one wildcard.
   const wildcard = parts
     .map(escapeWildcard)
