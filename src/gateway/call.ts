@@ -92,10 +92,11 @@ export function s3Call(
     ...(bucket !== undefined ? { bucket } : {}),
     ...(key !== undefined ? { key } : {}),
   }
+  // What S3 cannot classify: a GET is recorded as ListBuckets (`GET /`), anything else as unknown.
   if (!info)
     return {
       ...base,
-      eventName: 'UnknownOperation',
+      eventName: method === 'GET' ? 'ListBuckets' : 'UnknownOperation',
       action: '',
       readOnly: method === 'GET' || method === 'HEAD',
       data: false,

@@ -121,6 +121,8 @@ describe('gateway calls', () => {
       [put.eventName, put.action, put.readOnly, put.data, put.s3?.bucket, put.s3?.key],
       ['PutObject', 's3:PutObject', false, true, 'bkt', 'a/b.txt'],
     )
+    assert.equal(s3Call('GET', '/', new URLSearchParams(), {}).eventName, 'ListBuckets')
+    assert.equal(s3Call('POST', '/', new URLSearchParams(), {}).eventName, 'UnknownOperation')
     const policy = s3Call('GET', '/bkt', new URLSearchParams('policy'), {})
     assert.deepEqual(
       [policy.eventName, policy.readOnly, policy.data],

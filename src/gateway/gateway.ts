@@ -235,8 +235,6 @@ export class RecordingGateway {
     if (x.call.protocol === 's3') {
       x.requestId = s3RequestId()
       x.requestParameters = s3RequestParameters(x.host, x.call.s3?.bucket, x.call.s3?.key, x.query)
-      if (!x.call.s3 && x.call.eventName === 'UnknownOperation' && x.method === 'GET')
-        x.call = { ...x.call, eventName: 'ListBuckets' }
     }
     if (authError) return this.reject(x, authError)
     const secret = this.deps.identities.secretFor(auth!.accessKeyId)
