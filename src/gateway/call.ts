@@ -92,10 +92,11 @@ export function s3Call(
     ...(bucket !== undefined ? { bucket } : {}),
     ...(key !== undefined ? { key } : {}),
   }
+  // What S3 cannot classify: a GET is recorded as ListBuckets (`GET /`), anything else as unknown.
   if (!info)
     return {
       ...base,
-      eventName: 'UnknownOperation',
+      eventName: method === 'GET' ? 'ListBuckets' : 'UnknownOperation',
       action: '',
       readOnly: method === 'GET' || method === 'HEAD',
       data: false,
@@ -163,16 +164,25 @@ function identifierMembers(entries: Iterable<[string, unknown]>): Record<string,
   return n > 0 ? (camelKeys(out) as Record<string, unknown>) : null
 }
 
-/** requestParameters of an AWS JSON call: the identifier-like top-level members. */
-export function jsonRequestParameters(body: Buffer): Record<string, unknown> | null {
-  if (body.length === 0 || body.length > 1024 * 1024) return null
+/**
+ * An AWS JSON body's top-level members, parsed once for both the event's parameters and the ARNs
+ * IAM checks; undefined when the body is empty, over 1 MiB or not a JSON object.
+ */
+export function jsonMembers(body: Buffer): [string, unknown][] | undefined {
+  if (body.length === 0 || body.length > 1024 * 1024) return undefined
   try {
     const doc = JSON.parse(body.toString('utf8')) as unknown
-    if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return null
-    return identifierMembers(Object.entries(doc))
+    return doc && typeof doc === 'object' && !Array.isArray(doc) ? Object.entries(doc) : undefined
   } catch {
-    return null
+    return undefined
   }
+}
+
+/** requestParameters of an AWS JSON call: the identifier-like top-level members. */
+export function jsonRequestParameters(
+  members: [string, unknown][] | undefined,
+): Record<string, unknown> | null {
+  return members ? identifierMembers(members) : null
 }
 
 /** requestParameters of a query call: the identifier-like top-level parameters. */
@@ -200,17 +210,4 @@ export function arnParameters(entries: Iterable<[string, unknown]>): string[] {
     if (out.length >= 20) break
   }
   return out
-}
-
-/** The ARNs of an AWS JSON body's top-level members. */
-export function jsonArnParameters(body: Buffer): string[] {
-  if (body.length === 0 || body.length > 1024 * 1024) return []
-  try {
-    const doc = JSON.parse(body.toString('utf8')) as unknown
-    return doc && typeof doc === 'object' && !Array.isArray(doc)
-      ? arnParameters(Object.entries(doc))
-      : []
-  } catch {
-    return []
-  }
 }

@@ -7,6 +7,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http'
 import { S3Error } from '../s3api/errors.js'
+import { ServiceError } from '../shared/errors.js'
 import { errorDocument } from '../s3api/xml.js'
 import type { Protocol } from './call.js'
 
@@ -21,6 +22,14 @@ export class GatewayError extends Error {
     super(message)
     this.name = code
   }
+}
+
+/** An error the gateway answers as it is (its own, S3's, a ServiceError), else undefined. */
+export function asGatewayError(err: unknown): GatewayError | undefined {
+  if (err instanceof GatewayError) return err
+  if (err instanceof S3Error) return new GatewayError(err.code, err.message, err.status, err.extra)
+  if (err instanceof ServiceError) return new GatewayError(err.code, err.message, err.status)
+  return undefined
 }
 
 /** Query-protocol spellings of the SigV4 errors of protocol/sigv4. */

@@ -10,8 +10,8 @@ import { signingKey, type ChunkSigning } from '../s3api/payload.js'
 import { s3StreamPlan, unsignedChunkedLength } from './body.js'
 import {
   arnParameters,
-  jsonArnParameters,
   jsonCall,
+  jsonMembers,
   jsonRequestParameters,
   queryCall,
   queryRequestParameters,
@@ -121,6 +121,8 @@ describe('gateway calls', () => {
       [put.eventName, put.action, put.readOnly, put.data, put.s3?.bucket, put.s3?.key],
       ['PutObject', 's3:PutObject', false, true, 'bkt', 'a/b.txt'],
     )
+    assert.equal(s3Call('GET', '/', new URLSearchParams(), {}).eventName, 'ListBuckets')
+    assert.equal(s3Call('POST', '/', new URLSearchParams(), {}).eventName, 'UnknownOperation')
     const policy = s3Call('GET', '/bkt', new URLSearchParams('policy'), {})
     assert.deepEqual(
       [policy.eventName, policy.readOnly, policy.data],
@@ -143,17 +145,19 @@ describe('gateway calls', () => {
 
   it('logs only the parameters that name things', () => {
     const json = jsonRequestParameters(
-      Buffer.from(
-        JSON.stringify({
-          TableName: 't',
-          Item: { pk: { S: 'secret value' } },
-          Limit: 5,
-          SecretToken: 'x',
-        }),
+      jsonMembers(
+        Buffer.from(
+          JSON.stringify({
+            TableName: 't',
+            Item: { pk: { S: 'secret value' } },
+            Limit: 5,
+            SecretToken: 'x',
+          }),
+        ),
       ),
     )
     assert.deepEqual(json, { tableName: 't', limit: 5 })
-    assert.equal(jsonRequestParameters(Buffer.from('not json')), null)
+    assert.equal(jsonRequestParameters(jsonMembers(Buffer.from('not json'))), null)
     const query = queryRequestParameters(
       new URLSearchParams('Action=Publish&TopicArn=arn:t&Message=hello&Attributes.entry.1.key=k'),
     )
@@ -162,14 +166,16 @@ describe('gateway calls', () => {
 
   it('authorizes on the ARNs a call names', () => {
     assert.deepEqual(
-      jsonArnParameters(
-        Buffer.from(
-          JSON.stringify({
-            TableArn: 'arn:aws:dynamodb:us-east-1:123456789012:table/t',
-            ResourceArn: 'not an arn',
-            Nested: { TopicArn: 'arn:aws:sns:us-east-1:123456789012:x' },
-          }),
-        ),
+      arnParameters(
+        jsonMembers(
+          Buffer.from(
+            JSON.stringify({
+              TableArn: 'arn:aws:dynamodb:us-east-1:123456789012:table/t',
+              ResourceArn: 'not an arn',
+              Nested: { TopicArn: 'arn:aws:sns:us-east-1:123456789012:x' },
+            }),
+          ),
+        ) ?? [],
       ),
       ['arn:aws:dynamodb:us-east-1:123456789012:table/t'],
     )
@@ -179,7 +185,7 @@ describe('gateway calls', () => {
       ),
       ['arn:aws:sns:us-east-1:123456789012:x'],
     )
-    assert.deepEqual(jsonArnParameters(Buffer.from('[')), [])
+    assert.deepEqual(arnParameters(jsonMembers(Buffer.from('[')) ?? []), [])
   })
 })
 

@@ -9,6 +9,7 @@ import { request as httpsRequest, Agent as HttpsAgent } from 'node:https'
 import { Hash } from '@smithy/hash-node'
 import { HttpRequest } from '@smithy/protocol-http'
 import { SignatureV4 } from '@smithy/signature-v4'
+import { parseQuery } from '../protocol/sigv4.js'
 import type { HeaderEdits } from './body.js'
 
 export interface UpstreamCredentials {
@@ -51,17 +52,6 @@ export interface OutgoingCall {
   /** Length of the body to be streamed, when it is not `body`. */
   contentLength?: number
   expectContinue?: boolean
-}
-
-function parseQuery(q: string): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {}
-  if (!q) return out
-  for (const [k, v] of new URLSearchParams(q)) {
-    const prev = out[k]
-    if (prev === undefined) out[k] = v
-    else out[k] = Array.isArray(prev) ? [...prev, v] : [prev, v]
-  }
-  return out
 }
 
 export class Upstream {

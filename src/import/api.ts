@@ -10,7 +10,8 @@
 import { createHash } from 'node:crypto'
 import type { OperationTable, RequestContext } from '../protocol/operation.js'
 import { awsError, ServiceError } from '../shared/errors.js'
-import { ImportError, type ImportService } from './service.js'
+import { ImportError } from './job.js'
+import type { ImportService } from './service.js'
 import type { ImportFailure, ImportInfo, ImportRequest, OlderThanRetention } from './types.js'
 
 export const IMPORT_TARGET_PREFIX = 'OpenTrailImports_20250601'

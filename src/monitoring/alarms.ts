@@ -11,7 +11,7 @@
  * current state (ignore); otherwise OK.
  */
 import { awsError } from '../shared/errors.js'
-import type { Dimension, Stats } from './metric-store.js'
+import { type Dimension, mergeStats, type Stats } from './metric-store.js'
 
 export const InvalidParameterValue = awsError('InvalidParameterValue')
 export const InvalidParameterCombination = awsError('InvalidParameterCombination')
@@ -181,18 +181,7 @@ export function evaluate(
   const perPeriod = new Map<number, Stats>()
   for (const [m, s] of minutes) {
     const start = Math.floor(m / P) * P
-    const cur = perPeriod.get(start)
-    perPeriod.set(
-      start,
-      cur
-        ? {
-            n: cur.n + s.n,
-            sum: cur.sum + s.sum,
-            min: Math.min(cur.min, s.min),
-            max: Math.max(cur.max, s.max),
-          }
-        : { ...s },
-    )
+    perPeriod.set(start, mergeStats(perPeriod.get(start), s))
   }
   const newest = perPeriod.has(current) ? current : current - P
   const points: { t: number; value?: number; breaching: boolean | undefined }[] = []

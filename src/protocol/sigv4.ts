@@ -110,7 +110,8 @@ function fmt(d: Date): string {
     .replace(/\.\d{3}/, '')
 }
 
-function parseQuery(q: string): Record<string, string | string[]> {
+/** A raw query string as the SDK signer's `HttpRequest.query` (repeated names become arrays). */
+export function parseQuery(q: string): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {}
   if (!q) return out
   for (const [k, v] of new URLSearchParams(q)) {

@@ -1,16 +1,15 @@
 /**
  * @module domains/logs/service
- * Log groups, streams and events: the CloudWatch Logs operations OpenTrail serves, in domain terms.
- * Appends go through `append`, used by PutLogEvents and by the trail sink alike, so that metric
- * filters (an `IngestHook`) see every event and commit their datapoints in the same transaction.
+ * LogsService: the CloudWatch Logs operations OpenTrail serves, in domain terms. It owns log groups
+ * (create, describe, delete, retention, the retention sweep) and resolves the group for the stream
+ * (streams.ts), event (events.ts) and search (filter-search.ts) operations. Appends go through
+ * `append`, used by PutLogEvents and by the trail sink alike, so that metric filters (an
+ * `IngestHook`) see every event and commit their datapoints in the same transaction.
  */
-import {
-  compilePattern,
-  type MatchInput,
-  MessageInput,
-} from '../../monitoring/filter-pattern/compile.js'
+import { type MatchInput, MessageInput } from '../../monitoring/filter-pattern/compile.js'
 import type { Clock } from '../../shared/clock.js'
-import { InvalidNextTokenException } from '../../shared/errors.js'
+import { admitEvents, putEvents, readEvents, type Rejected } from './events.js'
+import { filterEvents } from './filter-search.js'
 import {
   type GroupScope,
   InvalidParameterException,
@@ -18,7 +17,6 @@ import {
   type LogEvent,
   type LogGroup,
   type LogStream,
-  MAX_EVENT_BYTES,
   ResourceAlreadyExistsException,
   ResourceNotFoundException,
   RETENTION_DAYS,
@@ -26,7 +24,11 @@ import {
   validateGroupName,
   validateStreamName,
 } from './model.js'
-import type { EventKey, LogStore, StoredValue } from './store.js'
+import { isName, token, untoken } from './paging.js'
+import type { LogStore } from './store.js'
+import { createStream, deleteStream, describeStreams } from './streams.js'
+
+export { FILTER_SCAN_BUDGET } from './filter-search.js'
 
 export type GroupRef = GroupScope & { name: string }
 
@@ -55,30 +57,6 @@ export interface AppendBatch {
 }
 
 export const MAX_GROUPS_PER_REGION = 1_000_000
-/** How many stored events one FilterLogEvents call reads before it returns a nextToken. */
-export const FILTER_SCAN_BUDGET = 200_000
-
-const token = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
-function untoken<T>(t: string, check: (v: unknown) => v is T): T {
-  let v: unknown
-  try {
-    v = JSON.parse(Buffer.from(t, 'base64url').toString('utf8'))
-  } catch {
-    throw InvalidNextTokenException('The specified nextToken is invalid.')
-  }
-  if (!check(v)) throw InvalidNextTokenException('The specified nextToken is invalid.')
-  return v
-}
-const isCursor = (v: unknown): v is { g: number; t: number; q: number; f: string } =>
-  !!v &&
-  typeof v === 'object' &&
-  typeof (v as { g: unknown }).g === 'number' &&
-  typeof (v as { t: unknown }).t === 'number' &&
-  typeof (v as { q: unknown }).q === 'number' &&
-  typeof (v as { f: unknown }).f === 'string'
-const isName = (v: unknown): v is { n: string } =>
-  !!v && typeof v === 'object' && typeof (v as { n: unknown }).n === 'string'
-
 export class LogsService {
   private hooks: IngestHook[] = []
 
@@ -205,78 +183,20 @@ export class LogsService {
 
   createLogStream(ref: GroupRef, name: string): void {
     validateStreamName(name)
-    this.store.writeSync(() => {
-      const g = this.getGroup(ref)
-      if (this.store.streams.get([g.id, name]))
-        throw ResourceAlreadyExistsException('The specified log stream already exists')
-      void this.store.streams.put([g.id, name], {
-        groupId: g.id,
-        name,
-        creationTime: this.clock.now().getTime(),
-        storedBytes: 0,
-      })
-    })
+    this.store.writeSync(() =>
+      createStream(this.store, this.getGroup(ref), name, this.clock.now().getTime()),
+    )
   }
 
   async deleteLogStream(ref: GroupRef, name: string): Promise<void> {
-    const g = this.getGroup(ref)
-    if (!this.store.streams.get([g.id, name]))
-      throw ResourceNotFoundException('The specified log stream does not exist.')
-    await this.store.write(() => {
-      let bytes = 0
-      for (const { key, value } of this.store.events.getRange({
-        start: [g.id, 0, 0],
-        end: [g.id + 1, 0, 0],
-      })) {
-        if (value.s !== name) continue
-        bytes += value.m.length
-        void this.store.events.remove(key)
-      }
-      void this.store.streams.remove([g.id, name])
-      const cur = this.findGroup(ref)
-      if (cur)
-        void this.store.groups.put([ref.accountId, ref.region, ref.name], {
-          ...cur,
-          storedBytes: Math.max(0, cur.storedBytes - bytes),
-        })
-    })
+    await deleteStream(this.store, this.getGroup(ref), name)
   }
 
   describeLogStreams(
     ref: GroupRef,
-    q: {
-      prefix?: string
-      orderBy?: 'LogStreamName' | 'LastEventTime'
-      descending?: boolean
-      limit?: number
-      nextToken?: string
-    },
+    q: Parameters<typeof describeStreams>[2],
   ): { streams: LogStream[]; nextToken?: string } {
-    const g = this.getGroup(ref)
-    if (q.prefix !== undefined && q.orderBy === 'LastEventTime')
-      throw InvalidParameterException('Cannot order by LastEventTime with a logStreamNamePrefix.')
-    let all = [
-      ...this.store.streams
-        .getRange({ start: [g.id, ''], end: [g.id + 1, ''] })
-        .map((e) => e.value),
-    ]
-    if (q.prefix !== undefined) all = all.filter((s) => s.name.startsWith(q.prefix!))
-    if (q.orderBy === 'LastEventTime')
-      all.sort(
-        (a, b) =>
-          (a.lastEventTimestamp ?? 0) - (b.lastEventTimestamp ?? 0) || (a.name < b.name ? -1 : 1),
-      )
-    if (q.descending) all.reverse()
-    const offset = q.nextToken ? untoken(q.nextToken, isName).n : undefined
-    const start = offset !== undefined ? Number(offset) : 0
-    if (!Number.isInteger(start) || start < 0)
-      throw InvalidNextTokenException('The specified nextToken is invalid.')
-    const limit = q.limit ?? 50
-    const page = all.slice(start, start + limit)
-    return {
-      streams: page,
-      ...(start + limit < all.length ? { nextToken: token({ n: String(start + limit) }) } : {}),
-    }
+    return describeStreams(this.store, this.getGroup(ref), q)
   }
 
   // ---- events ------------------------------------------------------------------------------
@@ -320,7 +240,7 @@ export class LogsService {
         let g = r.g ?? this.findGroup(r.b.group)
         // A group created by this append has no metric filters yet: no effects to apply.
         g ??= this.insertGroup(r.b.group)
-        stored += this.putEvents(g, r.b, now)
+        stored += putEvents(this.store, g, r.b.stream, r.b.events, now)
       }
       for (const e of effects) e.apply()
       opts.extra?.()
@@ -329,81 +249,15 @@ export class LogsService {
     return stored
   }
 
-  /** Inside a write transaction. */
-  private putEvents(g: LogGroup, b: AppendBatch, now: number): number {
-    if (b.events.length === 0) return 0
-    const key: [number, string] = [g.id, b.stream]
-    const s: LogStream = this.store.streams.get(key) ?? {
-      groupId: g.id,
-      name: b.stream,
-      creationTime: now,
-      storedBytes: 0,
-    }
-    let seq = this.store.nextCounter('seq', b.events.length)
-    let bytes = 0
-    for (const e of b.events) {
-      const v: StoredValue = { s: b.stream, m: e.message, i: now }
-      void this.store.events.put([g.id, e.timestamp, seq++], v)
-      bytes += Buffer.byteLength(e.message)
-      s.firstEventTimestamp = Math.min(s.firstEventTimestamp ?? e.timestamp, e.timestamp)
-      s.lastEventTimestamp = Math.max(s.lastEventTimestamp ?? e.timestamp, e.timestamp)
-    }
-    s.lastIngestionTime = now
-    s.storedBytes += bytes
-    void this.store.streams.put(key, s)
-    const cur = this.store.groups.get([g.accountId, g.region, g.name]) ?? g
-    void this.store.groups.put([g.accountId, g.region, g.name], {
-      ...cur,
-      storedBytes: cur.storedBytes + bytes,
-    })
-    return b.events.length
-  }
-
   /** PutLogEvents: AWS's rules for too old, too new and oversized events. */
   async putLogEvents(
     ref: GroupRef,
     stream: string,
     events: LogEvent[],
-  ): Promise<{
-    rejected?: {
-      tooNewLogEventStartIndex?: number
-      tooOldLogEventEndIndex?: number
-      expiredLogEventEndIndex?: number
-    }
-  }> {
+  ): Promise<{ rejected?: Rejected }> {
     const g = this.getGroup(ref)
-    if (!this.store.streams.get([g.id, stream]))
-      throw ResourceNotFoundException('The specified log stream does not exist.')
-    if (events.length === 0) throw InvalidParameterException('Log events cannot be empty.')
-    if (events.length > 10_000)
-      throw InvalidParameterException('Log event batch exceeds 10,000 events.')
-    let total = 0
-    for (const e of events) total += Buffer.byteLength(e.message) + 26
-    if (total > 1_048_576)
-      throw InvalidParameterException('Log event batch exceeds 1,048,576 bytes.')
-    const sorted = events.map((e, i) => ({ ...e, i })).sort((a, b) => a.timestamp - b.timestamp)
-    const span = sorted.at(-1)!.timestamp - sorted[0]!.timestamp
-    if (span > 24 * 3600_000)
-      throw InvalidParameterException(
-        'The batch of log events in a single PutLogEvents request cannot span more than 24 hours.',
-      )
-    const now = this.clock.now().getTime()
-    const tooOld = now - 14 * 86_400_000
-    const expired = g.retentionInDays ? now - g.retentionInDays * 86_400_000 : -Infinity
-    const tooNew = now + 2 * 3600_000
-    const rejected: {
-      tooNewLogEventStartIndex?: number
-      tooOldLogEventEndIndex?: number
-      expiredLogEventEndIndex?: number
-    } = {}
-    const keep: LogEvent[] = []
-    sorted.forEach((e, idx) => {
-      if (e.timestamp < expired) rejected.expiredLogEventEndIndex = idx
-      else if (e.timestamp < tooOld) rejected.tooOldLogEventEndIndex = idx
-      else if (e.timestamp > tooNew) rejected.tooNewLogEventStartIndex ??= idx
-      else if (Buffer.byteLength(e.message) <= MAX_EVENT_BYTES)
-        keep.push({ timestamp: e.timestamp, message: e.message })
-    })
+    this.assertStream(g, stream)
+    const { keep, rejected } = admitEvents(g, events, this.clock.now().getTime())
     if (keep.length > 0)
       await this.append([{ group: ref, stream, events: keep }], { create: false })
     return Object.keys(rejected).length > 0 ? { rejected } : {}
@@ -412,132 +266,23 @@ export class LogsService {
   getLogEvents(
     ref: GroupRef,
     stream: string,
-    q: {
-      startTime?: number
-      endTime?: number
-      limit?: number
-      startFromHead?: boolean
-      nextToken?: string
-    },
+    q: Parameters<typeof readEvents>[3],
   ): { events: StoredEvent[]; nextForwardToken: string; nextBackwardToken: string } {
     const g = this.getGroup(ref)
-    if (!this.store.streams.get([g.id, stream]))
-      throw ResourceNotFoundException('The specified log stream does not exist.')
-    const limit = q.limit ?? 10_000
-    const lo: EventKey = [g.id, q.startTime ?? 0, 0]
-    const hi: EventKey = [
-      g.id,
-      q.endTime !== undefined ? q.endTime + 1 : Number.MAX_SAFE_INTEGER,
-      0,
-    ]
-    let forward = q.startFromHead ?? false
-    let from: EventKey | undefined
-    if (q.nextToken) {
-      const m = /^([fb])\/(\d+)\/(\d+)$/.exec(q.nextToken)
-      if (!m) throw InvalidParameterException('The specified nextToken is invalid.')
-      forward = m[1] === 'f'
-      from = [g.id, Number(m[2]), Number(m[3])]
-    }
-    const out: StoredEvent[] = []
-    const range = forward
-      ? this.store.events.getRange({ start: from ?? lo, end: hi })
-      : this.store.events.getRange({ start: from ?? hi, end: lo, reverse: true })
-    for (const { key, value } of range) {
-      if (from && key[1] === from[1] && key[2] === from[2]) continue
-      if (value.s !== stream) continue
-      out.push({
-        timestamp: key[1],
-        seq: key[2],
-        stream: value.s,
-        message: value.m,
-        ingestionTime: value.i,
-      })
-      if (out.length >= limit) break
-    }
-    if (!forward) out.reverse()
-    const first = out[0]
-    const last = out.at(-1)
-    const fwd = last
-      ? `f/${last.timestamp}/${last.seq}`
-      : q.nextToken?.startsWith('f/')
-        ? q.nextToken
-        : from
-          ? `f/${from[1]}/${from[2]}`
-          : `f/${lo[1]}/0`
-    const back = first
-      ? `b/${first.timestamp}/${first.seq}`
-      : q.nextToken?.startsWith('b/')
-        ? q.nextToken
-        : from
-          ? `b/${from[1]}/${from[2]}`
-          : `b/${hi[1]}/0`
-    return { events: out, nextForwardToken: fwd, nextBackwardToken: back }
+    this.assertStream(g, stream)
+    return readEvents(this.store, g, stream, q)
   }
 
   filterLogEvents(
     ref: GroupRef,
-    q: {
-      streamNames?: string[]
-      streamPrefix?: string
-      startTime?: number
-      endTime?: number
-      pattern?: string
-      limit?: number
-      nextToken?: string
-    },
+    q: Parameters<typeof filterEvents>[2],
   ): { events: StoredEvent[]; nextToken?: string } {
-    const g = this.getGroup(ref)
-    if (q.streamNames && q.streamPrefix !== undefined)
-      throw InvalidParameterException(
-        'logStreamNames and logStreamNamePrefix are mutually exclusive parameters.',
-      )
-    const pattern = compilePattern(q.pattern ?? '')
-    const fingerprint = `${q.pattern ?? ''}|${q.startTime ?? ''}|${q.endTime ?? ''}`
-    let start: EventKey = [g.id, q.startTime ?? 0, 0]
-    let skipExact: EventKey | undefined
-    if (q.nextToken) {
-      const c = untoken(q.nextToken, isCursor)
-      if (c.g !== g.id || c.f !== fingerprint)
-        throw InvalidParameterException('The nextToken does not belong to this query.')
-      start = [g.id, c.t, c.q]
-      skipExact = start
-    }
-    const end: EventKey = [
-      g.id,
-      q.endTime !== undefined ? q.endTime + 1 : Number.MAX_SAFE_INTEGER,
-      0,
-    ]
-    const names = q.streamNames ? new Set(q.streamNames) : undefined
-    const limit = q.limit ?? 10_000
-    const out: StoredEvent[] = []
-    let scanned = 0
-    for (const { key, value } of this.store.events.getRange({ start, end })) {
-      if (skipExact && key[1] === skipExact[1] && key[2] === skipExact[2]) continue
-      // Over the scan budget: resume at this key. Page full: resume after the last event returned.
-      if (++scanned > FILTER_SCAN_BUDGET)
-        return {
-          events: out,
-          nextToken: token({ g: g.id, t: key[1], q: key[2] - 0.5, f: fingerprint }),
-        }
-      if (out.length >= limit) {
-        const last = out.at(-1)!
-        return {
-          events: out,
-          nextToken: token({ g: g.id, t: last.timestamp, q: last.seq, f: fingerprint }),
-        }
-      }
-      if (names && !names.has(value.s)) continue
-      if (q.streamPrefix !== undefined && !value.s.startsWith(q.streamPrefix)) continue
-      if (!pattern.test(new MessageInput(value.m))) continue
-      out.push({
-        timestamp: key[1],
-        seq: key[2],
-        stream: value.s,
-        message: value.m,
-        ingestionTime: value.i,
-      })
-    }
-    return { events: out }
+    return filterEvents(this.store, this.getGroup(ref), q)
+  }
+
+  private assertStream(g: LogGroup, stream: string): void {
+    if (!this.store.streams.get([g.id, stream]))
+      throw ResourceNotFoundException('The specified log stream does not exist.')
   }
 
   /** Events older than each group's retention are deleted. */

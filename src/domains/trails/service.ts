@@ -26,13 +26,38 @@ import {
 import { applySettings, type TrailSettings } from './settings.js'
 import type { TrailStore } from './store.js'
 import { initialTags } from './tags.js'
-import { parseTrailRef, validateTrailName } from './validation.js'
+import { parseTrailRef, type ParsedTrailArn, validateTrailName } from './validation.js'
 
 export const MAX_TRAILS_PER_REGION = 5
 
 export interface Scope {
   accountId: string
   region: string
+}
+
+/** A trail as CreateTrail makes it, before the request's settings: CloudTrail's defaults. */
+export function newTrail(
+  scope: Scope,
+  name: string,
+  s3BucketName: string,
+  createdAt: string,
+): Trail {
+  return {
+    name,
+    accountId: scope.accountId,
+    homeRegion: scope.region,
+    s3BucketName,
+    includeGlobalServiceEvents: true,
+    isMultiRegionTrail: false,
+    logFileValidationEnabled: false,
+    isOrganizationTrail: false,
+    eventSelectors: defaultEventSelectors(),
+    hasCustomEventSelectors: false,
+    insightSelectors: [],
+    tags: [],
+    isLogging: false,
+    createdAt,
+  }
 }
 
 export interface CreateTrailInput extends TrailSettings {
@@ -85,15 +110,7 @@ export class TrailService {
   find(scope: Scope, nameOrArn: string): Trail {
     const arn = parseTrailRef(nameOrArn)
     const trail = arn
-      ? this.store
-          .all()
-          .find(
-            (t) =>
-              t.accountId === scope.accountId &&
-              arn.accountId === scope.accountId &&
-              t.homeRegion === arn.region &&
-              t.name === arn.name,
-          )
+      ? this.byArn(scope, arn)
       : this.visible(scope).find((t) => t.name === nameOrArn)
     if (!trail) {
       const shown = arn
@@ -102,6 +119,17 @@ export class TrailService {
       throw E.TrailNotFoundException(`Unknown trail: ${shown} for the user: ${scope.accountId}`)
     }
     return trail
+  }
+
+  /** The trail an ARN names, when it is in the caller's account (any region). */
+  private byArn(scope: Scope, arn: ParsedTrailArn): Trail | undefined {
+    if (arn.accountId !== scope.accountId) return undefined
+    return this.store
+      .all()
+      .find(
+        (t) =>
+          t.accountId === scope.accountId && t.homeRegion === arn.region && t.name === arn.name,
+      )
   }
 
   /** Finds a trail that may be changed from this region: only from its home region. */
@@ -124,15 +152,7 @@ export class TrailService {
     for (const ref of names) {
       const arn = parseTrailRef(ref)
       const found = arn
-        ? this.store
-            .all()
-            .find(
-              (t) =>
-                t.accountId === scope.accountId &&
-                arn.accountId === scope.accountId &&
-                t.homeRegion === arn.region &&
-                t.name === arn.name,
-            )
+        ? this.byArn(scope, arn)
         : trails.find((t) => t.name === ref && t.homeRegion === scope.region)
       if (found && !out.includes(found)) out.push(found)
     }
@@ -165,22 +185,7 @@ export class TrailService {
 
   async create(scope: Scope, input: CreateTrailInput): Promise<Trail> {
     validateTrailName(input.name)
-    const blank: Trail = {
-      name: input.name,
-      accountId: scope.accountId,
-      homeRegion: scope.region,
-      s3BucketName: input.s3BucketName,
-      includeGlobalServiceEvents: true,
-      isMultiRegionTrail: false,
-      logFileValidationEnabled: false,
-      isOrganizationTrail: false,
-      eventSelectors: defaultEventSelectors(),
-      hasCustomEventSelectors: false,
-      insightSelectors: [],
-      tags: [],
-      isLogging: false,
-      createdAt: this.clock.now().toISOString(),
-    }
+    const blank = newTrail(scope, input.name, input.s3BucketName, this.clock.now().toISOString())
     const trail = applySettings(blank, input)
     trail.tags = initialTags(input.tags ?? [], trailArn(trail))
     return this.exclusive(async () => {

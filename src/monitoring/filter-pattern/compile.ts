@@ -13,9 +13,13 @@
  *   matches any non-null value. Number values compare numerically with numbers and numeric strings.
  * - Space-delimited: the message is split on spaces, text in "…" or […] is one field (enclosing
  *   characters removed), `...` skips any number of fields; the field count must otherwise match.
+ *
+ * Value tests are in values.ts, space-delimited matching in delimited.ts.
  */
-import type { DelimitedField, FieldExpr, JsonExpr, PathPart, Pattern, Term, Value } from './ast.js'
-import { InvalidParameterException, parsePattern } from './parse.js'
+import type { JsonExpr, PathPart, Pattern, Term } from './ast.js'
+import { compileDelimited } from './delimited.js'
+import { parsePattern } from './parse.js'
+import { leaf, toRegExp } from './values.js'
 
 export interface MatchInput {
   /** The log event message. */
@@ -63,8 +67,6 @@ export interface CompiledPattern {
   /** Selectors whose value every match must have in a known set (used to dispatch filters). */
   readonly pins: ReadonlyMap<string, ReadonlySet<string>>
 }
-
-const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/
 
 /** Parses and compiles; InvalidParameterException on a bad pattern. */
 export function compilePattern(source: string): CompiledPattern {
@@ -154,76 +156,6 @@ function compileTerms(terms: Term[]): (ev: MatchInput) => boolean {
     for (const f of or) if (f(s)) return true
     return false
   }
-}
-
-function toRegExp(source: string): RegExp {
-  try {
-    return new RegExp(source)
-  } catch (e) {
-    throw InvalidParameterException(
-      `Invalid regular expression %${source}%: ${(e as Error).message}`,
-    )
-  }
-}
-
-// ---- values --------------------------------------------------------------------------------------
-
-/** A predicate on a value node (never called with undefined, objects or arrays). */
-type Leaf = (v: string | number | boolean | null) => boolean
-
-function wildcard(text: string): (s: string) => boolean {
-  if (text === '*') return () => true
-  const starts = text.startsWith('*')
-  const ends = text.length > 1 && text.endsWith('*')
-  const core = text.slice(starts ? 1 : 0, ends ? -1 : undefined)
-  if (starts && ends) return (s) => s.includes(core)
-  if (starts) return (s) => s.endsWith(core)
-  if (ends) return (s) => s.startsWith(core)
-  return (s) => s === core
-}
-
-function numericOf(v: string | number | boolean | null): number | undefined {
-  if (typeof v === 'number') return v
-  if (typeof v === 'string' && NUMBER.test(v)) return Number(v)
-  return undefined
-}
-
-function leaf(op: string, value: Value): Leaf {
-  let eq: Leaf
-  switch (value.kind) {
-    case 'any':
-      eq = (v) => v !== null
-      break
-    case 'regex': {
-      const re = toRegExp(value.source)
-      eq = (v) => v !== null && re.test(String(v))
-      break
-    }
-    case 'string': {
-      const w = wildcard(value.text)
-      eq = (v) => v !== null && w(typeof v === 'string' ? v : String(v))
-      break
-    }
-    case 'number': {
-      const n = value.value
-      if (op === '=' || op === '!=') {
-        eq = (v) => numericOf(v) === n
-        break
-      }
-      switch (op) {
-        case '<':
-          return (v) => (numericOf(v) ?? NaN) < n
-        case '<=':
-          return (v) => (numericOf(v) ?? NaN) <= n
-        case '>':
-          return (v) => (numericOf(v) ?? NaN) > n
-        default:
-          return (v) => (numericOf(v) ?? NaN) >= n
-      }
-    }
-  }
-  if (op === '!=') return value.kind === 'any' ? () => false : (v) => !eq(v)
-  return eq
 }
 
 // ---- JSON ----------------------------------------------------------------------------------------
@@ -380,95 +312,4 @@ export function pinsOf(e: JsonExpr): Map<string, Set<string>> {
 
 export function selectorText(path: PathPart[]): string {
   return '$' + path.map((x) => (typeof x === 'number' ? `[${x}]` : `.${x}`)).join('')
-}
-
-// ---- space-delimited -----------------------------------------------------------------------------
-
-/** Splits a message into fields: spaces separate, "…" and […] enclose one field each. */
-export function splitFields(message: string): string[] {
-  const out: string[] = []
-  const n = message.length
-  let i = 0
-  while (i < n) {
-    const c = message[i]!
-    if (c === ' ' || c === '\t') {
-      i++
-      continue
-    }
-    const close = c === '"' ? '"' : c === '[' ? ']' : undefined
-    if (close) {
-      const j = message.indexOf(close, i + 1)
-      if (j >= 0) {
-        out.push(message.slice(i + 1, j))
-        i = j + 1
-        continue
-      }
-    }
-    let j = i
-    while (j < n && message[j] !== ' ' && message[j] !== '\t') j++
-    out.push(message.slice(i, j))
-    i = j
-  }
-  return out
-}
-
-function compileField(e: FieldExpr, indexOf: Map<string, number>): (vals: string[]) => boolean {
-  switch (e.kind) {
-    case 'and': {
-      const l = compileField(e.left, indexOf)
-      const r = compileField(e.right, indexOf)
-      return (v) => l(v) && r(v)
-    }
-    case 'or': {
-      const l = compileField(e.left, indexOf)
-      const r = compileField(e.right, indexOf)
-      return (v) => l(v) || r(v)
-    }
-    case 'cmp': {
-      const at = /^\$\d+$/.test(e.field) ? Number(e.field.slice(1)) - 1 : indexOf.get(e.field)!
-      const test = leaf(e.op, e.value)
-      return (v) => {
-        const x = v[at]
-        return x !== undefined && test(x)
-      }
-    }
-  }
-}
-
-function compileDelimited(
-  fields: DelimitedField[],
-): (message: string) => Map<string, string> | undefined {
-  const named = fields.filter((f) => !f.ellipsis)
-  const indexOf = new Map(named.map((f, i) => [f.name!, i]))
-  const conditions = named
-    .filter((f) => f.condition)
-    .map((f) => compileField(f.condition!, indexOf))
-  const hasEllipsis = fields.some((f) => f.ellipsis)
-  return (message) => {
-    const tokens = splitFields(message)
-    const bound: string[] = []
-    if (!hasEllipsis && tokens.length !== named.length) return undefined
-    // Backtracking over ellipses: the first assignment whose conditions hold.
-    let found: Map<string, string> | undefined
-    const tryAll = (fi: number, ti: number): boolean => {
-      if (fi === fields.length) {
-        if (ti !== tokens.length) return false
-        for (const c of conditions) if (!c(bound)) return false
-        found = new Map(named.map((f, i) => [f.name!, bound[i]!]))
-        return true
-      }
-      const f = fields[fi]!
-      if (f.ellipsis) {
-        for (let k = ti; k <= tokens.length; k++) if (tryAll(fi + 1, k)) return true
-        return false
-      }
-      if (ti >= tokens.length) return false
-      bound.push(tokens[ti]!)
-      if (tryAll(fi + 1, ti + 1)) return true
-      bound.pop()
-      return false
-    }
-    tryAll(0, 0)
-    return found
-  }
 }
