@@ -138,10 +138,17 @@ export class LakeEngine {
   }
 
   async ensureTable(storeId: string): Promise<void> {
+    // Once per table and process: appends call this on every group commit.
+    if (this.tables.has(storeId)) return
     await this.ddl.run(`CREATE TABLE IF NOT EXISTS ${tableOf(storeId)} (${LAKE_COLUMNS})`)
+    this.tables.add(storeId)
   }
 
+  /** Stores whose table this engine created or found. */
+  private readonly tables = new Set<string>()
+
   async dropTable(storeId: string): Promise<void> {
+    this.tables.delete(storeId)
     this.writers.delete(tableOf(storeId))
     await this.ddl.run(`DROP TABLE IF EXISTS ${tableOf(storeId)}`)
   }
