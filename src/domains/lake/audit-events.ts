@@ -20,7 +20,8 @@ import {
   verifySignature,
   WrongService,
 } from '../../protocol/sigv4.js'
-import { auditRow, type LakeEngine } from '../../lake/engine.js'
+import type { LakeEngine } from '../../lake/engine.js'
+import { auditRow } from '../../lake/rows.js'
 import type { Clock } from '../../shared/clock.js'
 import {
   awsError,
