@@ -147,10 +147,20 @@ export class InsightsSink implements Sink {
 
   /** The sources that count a record, over every owner. */
   private sourcesOf(r: CloudTrailRecord): readonly string[] {
-    if (this.scopes.length === 1) return this.scopes[0]!.sourcesOf(r)
-    const out = new Set<string>()
-    for (const s of this.scopes) for (const src of s.sourcesOf(r)) out.add(src)
-    return [...out]
+    // Usually one owner answers and the others have nothing: no merging on the hot path.
+    let out: readonly string[] = []
+    let merged: Set<string> | undefined
+    for (const s of this.scopes) {
+      const got = s.sourcesOf(r)
+      if (got.length === 0) continue
+      if (out.length === 0) {
+        out = got
+        continue
+      }
+      merged ??= new Set(out)
+      for (const src of got) merged.add(src)
+    }
+    return merged ? [...merged] : out
   }
 
   /** Drops a source's series and open anomalies (its Insights were turned off). */
