@@ -242,13 +242,12 @@ export async function startServer(
         targetPrefixes: [cloudtrailModel.metadata.targetPrefix, 'CloudTrail_20131101'],
         model: cloudtrailModel,
         operations: {
-          ...storeInsights.operations(
-            withDeliveryStatus(
-              trailOperations(trails),
-              (scope, name) => trails.find(scope, name),
-              delivery,
-            ),
+          ...withDeliveryStatus(
+            trailOperations(trails),
+            (scope, name) => trails.find(scope, name),
+            delivery,
           ),
+          ...storeInsights.operations(trailOperations(trails)),
           ...lookupOperations(lookup),
           ...publicKeyOperations(signingKeys),
           ...insightsMetricOperations(insights.sink),

@@ -58,6 +58,10 @@ function wrap(
   }
 }
 
+/**
+ * PutInsightSelectors and GetInsightSelectors of `ops` (the trail operations), answering
+ * event-data-store requests; spread them over the trail operations.
+ */
 export function withEventDataStoreInsights(
   ops: OperationTable,
   eds: EventDataStoreInsights,
@@ -65,9 +69,8 @@ export function withEventDataStoreInsights(
 ): OperationTable {
   const put = ops['PutInsightSelectors']
   const get = ops['GetInsightSelectors']
-  if (!put || !get) return ops
+  if (!put || !get) return {}
   return {
-    ...ops,
     PutInsightSelectors: wrap(put, lake, async (input, ctx) => {
       const refs = insightRefs(input)
       const out = await eds.put(scope(ctx), {

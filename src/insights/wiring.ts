@@ -63,7 +63,7 @@ export async function openInsights(o: {
 
 export interface StoreInsightsWiring {
   service: EventDataStoreInsights
-  /** The CloudTrail operations with PutInsightSelectors/GetInsightSelectors on event data stores. */
+  /** PutInsightSelectors/GetInsightSelectors of the trail operations, with event data stores. */
   operations(trailOps: OperationTable): OperationTable
   /** The Lake sink's stores: Insights events routed to their source's InsightsDestination. */
   routed(): RoutedStore[]
