@@ -55,6 +55,7 @@ export interface StoreInsights {
 
 export interface PutStoreInsights {
   eventDataStore: string
+  /** Required (InvalidParameterCombinationException); optional here to answer that error. */
   insightsDestination?: string
   insightSelectors: InsightSelectorInput[]
 }
@@ -62,11 +63,35 @@ export interface PutStoreInsights {
 /** What PutInsightSelectors answers for an event data store. */
 export interface PutStoreInsightsResult {
   sourceArn: string
-  destinationArn?: string
+  destinationArn: string
   insightSelectors: StoreInsightSelector[]
 }
 
 type Scope = { accountId: string; region: string }
+
+/** Well-formed event data store references (AWS's examples use IDs like `EXAMPLE-f852-...`). */
+const EDS_ARN = /^arn:aws[a-z-]*:cloudtrail:[a-z0-9-]+:\d{12}:eventdatastore\/[A-Za-z0-9-]{3,}$/
+const EDS_ID = /^[A-Za-z0-9-]{3,}$/
+
+/**
+ * The store a reference names in the caller's account. A well-formed reference to no store is
+ * EventDataStoreNotFoundException (also when the Lake would call its ID malformed); a malformed
+ * one is the Lake's EventDataStoreARNInvalidException.
+ */
+function findStore(lake: LakeStores, scope: Scope, ref: string): EventDataStore {
+  try {
+    return lake.find(scope, ref)
+  } catch (err) {
+    const code = (err as { code?: string }).code
+    const wellFormed = EDS_ARN.test(ref) || EDS_ID.test(ref)
+    if (
+      code === 'EventDataStoreNotFoundException' ||
+      (code === 'EventDataStoreARNInvalidException' && wellFormed)
+    )
+      throw E.EventDataStoreNotFoundException(`Event data store ${ref} was not found.`)
+    throw err
+  }
+}
 
 /** Whether a store's advanced selectors collect Insights events. */
 export const logsInsights = (st: EventDataStore): boolean =>
@@ -144,27 +169,21 @@ export class EventDataStoreInsights implements InsightsScopes {
    */
   put(scope: Scope, input: PutStoreInsights): Promise<PutStoreInsightsResult> {
     return this.serial(async () => {
+      // Both stores, even to turn Insights off (as the trail operations have always answered).
+      if (input.insightsDestination === undefined) {
+        throw E.InvalidParameterCombinationException(
+          'To enable Insights on an event data store, specify both EventDataStore and InsightsDestination.',
+        )
+      }
       const selectors = normalizeStoreSelectors(input.insightSelectors)
-      const source = this.active(this.o.lake.find(scope, input.eventDataStore))
-      const destination =
-        input.insightsDestination === undefined
-          ? undefined
-          : this.active(this.o.lake.find(scope, input.insightsDestination))
+      const source = this.active(findStore(this.o.lake, scope, input.eventDataStore))
+      const destination = this.active(findStore(this.o.lake, scope, input.insightsDestination))
       if (selectors.length === 0) {
         if (this.configs.delete(source.arn)) {
           await this.save()
           await this.o.forget(source.arn)
         }
-        return {
-          sourceArn: source.arn,
-          insightSelectors: [],
-          ...(destination ? { destinationArn: destination.arn } : {}),
-        }
-      }
-      if (!destination) {
-        throw E.InvalidParameterCombinationException(
-          'To enable Insights on an event data store, specify both EventDataStore and InsightsDestination.',
-        )
+        return { sourceArn: source.arn, destinationArn: destination.arn, insightSelectors: [] }
       }
       if (destination.id === source.id) {
         throw E.InvalidParameterCombinationException(
@@ -219,7 +238,7 @@ export class EventDataStoreInsights implements InsightsScopes {
 
   /** GetInsightSelectors on an event data store: InsightNotEnabledException when it has none. */
   get(scope: Scope, ref: string): StoreInsights {
-    const source = this.o.lake.find(scope, ref)
+    const source = findStore(this.o.lake, scope, ref)
     const c = this.configs.get(source.arn)
     if (!c) {
       throw E.InsightNotEnabledException(

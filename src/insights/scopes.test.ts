@@ -381,7 +381,15 @@ describe('event data store Insights: configuration and routing', () => {
       routed.filter((st) => st.matches(call)).map((st) => st.id),
       ['src-store-0001'],
     )
-    const stop = await again.put(scope, { eventDataStore: src.id, insightSelectors: [] })
+    await assert.rejects(
+      again.put(scope, { eventDataStore: src.id, insightSelectors: [] }),
+      code('InvalidParameterCombinationException'),
+    )
+    const stop = await again.put(scope, {
+      eventDataStore: src.id,
+      insightsDestination: dst.id,
+      insightSelectors: [],
+    })
     assert.deepEqual(stop.insightSelectors, [])
     assert.deepEqual(forgotten, [src.arn])
     assert.deepEqual(again.sourcesOf(call), [])

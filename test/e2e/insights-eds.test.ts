@@ -246,6 +246,14 @@ describe('Insights on event data stores: a burst lands in the InsightsDestinatio
       ],
       [
         {
+          EventDataStore: `arn:aws:cloudtrail:us-east-1:${ACCOUNT}:eventdatastore/EXAMPLE-f852-4e8f-8bd1-bcf6cEXAMPLE`,
+          InsightsDestination: destination.arn,
+          InsightSelectors: BOTH,
+        },
+        'EventDataStoreNotFoundException',
+      ],
+      [
+        {
           EventDataStore: 'arn:aws:cloudtrail:us-east-1:123:eventdatastore',
           InsightsDestination: destination.arn,
           InsightSelectors: BOTH,
@@ -334,7 +342,15 @@ describe('Insights on event data stores: a burst lands in the InsightsDestinatio
       InsightSelectors: [{ InsightType: 'ApiErrorRateInsight' }],
     })
     assert.equal(ok.EventDataStoreArn, readOnly.arn)
-    await put({ EventDataStore: readOnly.id, InsightSelectors: [] })
+    // Turning them off names both stores too.
+    await assert.rejects(put({ EventDataStore: readOnly.id, InsightSelectors: [] }), {
+      name: 'InvalidParameterCombinationException',
+    })
+    await put({
+      EventDataStore: readOnly.id,
+      InsightsDestination: destination.id,
+      InsightSelectors: [],
+    })
   })
 
   it('turns Insights on with the AWS CLI; GetInsightSelectors returns both stores', async (t) => {
@@ -459,9 +475,14 @@ describe('Insights on event data stores: a burst lands in the InsightsDestinatio
   it('stops with empty InsightSelectors: a new burst raises nothing in the destination', async () => {
     const c = ct()
     const out = await c.send(
-      new PutInsightSelectorsCommand({ EventDataStore: source.arn, InsightSelectors: [] }),
+      new PutInsightSelectorsCommand({
+        EventDataStore: source.arn,
+        InsightsDestination: destination.arn,
+        InsightSelectors: [],
+      }),
     )
     assert.deepEqual(out.InsightSelectors, [])
+    assert.equal(out.InsightsDestination, destination.arn)
     assert.equal(out.EventDataStoreArn, source.arn)
     await assert.rejects(
       ct().send(new GetInsightSelectorsCommand({ EventDataStore: source.arn })),
