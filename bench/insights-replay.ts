@@ -5,7 +5,10 @@
  * analysed and memory per tracked series.
  *
  *   node --expose-gc --import tsx bench/insights-replay.ts [--scenarios 40] [--days 4] [--seed 1]
- *     [--strength 6] [--min-burst 15]
+ *     [--strength 6] [--min-burst 15] [--store-views 0]
+ *
+ * `--store-views N` also counts every record in N event data stores' own views (Insights on N
+ * stores that see every call, decision 0017); accuracy is judged on the account's view.
  */
 import { Detector } from '../src/insights/detector.js'
 import type { Transition } from '../src/insights/detector.js'
@@ -22,6 +25,14 @@ const SEED = arg('seed', 1)
 /** How far above normal a burst is: its 5-minute total is at least this many usual windows. */
 const STRENGTH = arg('strength', 6)
 const MIN_BURST = arg('min-burst', 15)
+const STORE_VIEWS = arg('store-views', 0)
+const VIEWS = [
+  '',
+  ...Array.from(
+    { length: STORE_VIEWS },
+    (_, i) => `arn:aws:cloudtrail:us-east-1:111122223333:eventdatastore/bench-${i}`,
+  ),
+]
 const SOURCES = ['ec2', 'iam', 'ssm', 's3', 'lambda', 'kms', 'sts', 'rds']
 const NAMES = ['Create', 'Update', 'Delete', 'Put', 'Attach', 'Modify', 'Send', 'Start']
 
@@ -91,12 +102,12 @@ function scenario(n: number, out: Outcome): void {
   ]
   const events = records.length
   const t = performance.now()
-  for (const r of records) transitions.push(...d.observe(r))
+  for (const r of records) transitions.push(...d.observe(r, VIEWS))
   out.ms += performance.now() - t
   out.events += events
   out.series += d.seriesCount()
   const t0 = start.getTime()
-  const starts = transitions.filter((x) => x.state === 'Start')
+  const starts = transitions.filter((x) => x.state === 'Start' && !x.anomaly.key.source)
   out.bursts += bursts.length
   out.starts += starts.length
   const matched = new Set<number>()
@@ -167,7 +178,7 @@ const perSeries = (mem() - before) / d.seriesCount()
 const sorted = [...out.delays].sort((a, b) => a - b)
 const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN
 console.log(
-  `Insights replay: ${SCENARIOS} scenarios x ${DAYS} days, seed ${SEED}, bursts >= max(${MIN_BURST}, ${STRENGTH}x the usual window)`,
+  `Insights replay: ${SCENARIOS} scenarios x ${DAYS} days, seed ${SEED}, bursts >= max(${MIN_BURST}, ${STRENGTH}x the usual window), ${STORE_VIEWS} event data store views`,
 )
 console.table({
   'bursts injected': out.bursts,

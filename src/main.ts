@@ -43,7 +43,7 @@ import { gatewaySettings } from './gateway/settings.js'
 import { openMonitoring, type MonitoringWiring } from './monitoring/wiring.js'
 import type { InsightsSink } from './insights/sink.js'
 import { insightsMetricOperations } from './insights/metric-data.js'
-import { openInsights } from './insights/wiring.js'
+import { openEventDataStoreInsights, openInsights } from './insights/wiring.js'
 import { openNotifications } from './notify/wiring.js'
 import type { NotifyService } from './notify/service.js'
 import { LocalObjectStore } from './objectstore/local-store.js'
@@ -190,7 +190,9 @@ export async function startServer(
       join(dataDir, 'lake-export.json'),
     ),
   })
-  pipeline.addSink(lake.engine.sink(() => lake.routed()))
+  // Insights on event data stores: their Insights events routed to the InsightsDestination store.
+  const storeInsights = await openEventDataStoreInsights({ dataDir, lake, insights, clock })
+  pipeline.addSink(lake.engine.sink(() => storeInsights.routed()))
   const channels = await ChannelService.open({
     file: join(dataDir, 'lake-channels.json'),
     lake,
@@ -255,6 +257,7 @@ export async function startServer(
             (scope, name) => trails.find(scope, name),
             delivery,
           ),
+          ...storeInsights.operations(trailOperations(trails)),
           ...lookupOperations(lookup),
           ...publicKeyOperations(signingKeys),
           ...insightsMetricOperations(insights.sink),

@@ -190,6 +190,9 @@ export function wireAnomaly(a: Anomaly, full: boolean): Record<string, unknown> 
     EventName: a.key.eventName,
     InsightType: a.key.insightType,
     ...(a.key.errorCode ? { ErrorCode: a.key.errorCode } : {}),
+    // Data-event Insights (trails) and the source event data store of an event data store's.
+    ...(a.key.eventCategory ? { EventCategory: a.key.eventCategory } : {}),
+    ...(a.key.source ? { InsightSource: a.key.source } : {}),
     StartTime: new Date(a.startTime),
     DetectedAt: new Date(a.detectedAt),
     ...(a.endTime ? { EndTime: new Date(a.endTime) } : {}),

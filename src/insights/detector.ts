@@ -12,9 +12,11 @@ import {
   keyString,
   parseKey,
   ruleFor,
+  sourceOfKey,
   type Anomaly,
   type Attribution,
   type DetectorParams,
+  type InsightEventCategory,
   type InsightsSettings,
   type InsightType,
   type SeriesKey,
@@ -33,8 +35,12 @@ export interface DetectorOptions {
   params?: Partial<DetectorParams>
   settings?: InsightsSettings
   newId: () => string
-  /** Whether an Insights type is enabled for an account and region (a logging trail selects it). */
-  enabled?: (accountId: string, region: string, type: InsightType) => boolean
+  /**
+   * Whether a series' anomalies are emitted as Insights events: for the account's view (source
+   * ''), a logging trail covering the region selects the type and category; for an event data
+   * store's, that store has the type on.
+   */
+  enabled?: (key: SeriesKey) => boolean
   /** Closed anomalies kept for the API (newest). */
   keepClosed?: number
 }
@@ -72,13 +78,26 @@ interface KeyState {
 const minuteOf = (ms: number) => Math.floor(ms / 60_000)
 export const minuteIso = (m: number) => new Date(m * 60_000).toISOString().replace('.000Z', 'Z')
 
-/** What Insights count: management API calls, not Insights events themselves. */
-export function insightTypesOf(r: CloudTrailRecord): { type: InsightType; errorCode: string }[] {
+/**
+ * What Insights count: API calls, not Insights events themselves. Management events:
+ * ApiCallRateInsight counts write calls, ApiErrorRateInsight calls with an error code. Data events
+ * (data-event Insights, trails only): ApiCallRateInsight counts read and write calls,
+ * ApiErrorRateInsight calls with an error code.
+ */
+export function insightTypesOf(
+  r: CloudTrailRecord,
+): { type: InsightType; errorCode: string; category: InsightEventCategory }[] {
   if (r.eventType !== 'AwsApiCall') return []
-  if (r.managementEvent === false || (r.eventCategory ?? 'Management') !== 'Management') return []
-  const out: { type: InsightType; errorCode: string }[] = []
-  if (r.readOnly === false) out.push({ type: 'ApiCallRateInsight', errorCode: '' })
-  if (r.errorCode) out.push({ type: 'ApiErrorRateInsight', errorCode: r.errorCode })
+  const category = r.eventCategory ?? (r.managementEvent === false ? 'Data' : 'Management')
+  if (category === 'Management') {
+    if (r.managementEvent === false) return []
+  } else if (category !== 'Data') {
+    return []
+  }
+  const out: { type: InsightType; errorCode: string; category: InsightEventCategory }[] = []
+  if (category === 'Data' || r.readOnly === false)
+    out.push({ type: 'ApiCallRateInsight', errorCode: '', category })
+  if (r.errorCode) out.push({ type: 'ApiErrorRateInsight', errorCode: r.errorCode, category })
   return out
 }
 
@@ -104,16 +123,35 @@ export class Detector {
     return this.keys.size
   }
 
-  /** Counts one record; returns the anomalies it starts or (by advancing time) ends. */
-  observe(r: CloudTrailRecord): Transition[] {
+  /**
+   * Counts one record in each of the `sources` that see it ('' = the account's view, which is
+   * always counted; an event data store's ARN for the stores the record is routed to); returns the
+   * anomalies it starts or (by advancing time) ends.
+   */
+  observe(r: CloudTrailRecord, sources: readonly string[] = ['']): Transition[] {
     this.stats.events++
     const kinds = insightTypesOf(r)
     if (kinds.length === 0) return []
     const t = Date.parse(r.eventTime)
     if (Number.isNaN(t)) return []
-    const minute = minuteOf(t)
+    const out: Transition[] = []
+    for (const source of sources) out.push(...this.observeIn(r, kinds, minuteOf(t), source))
+    return out
+  }
+
+  /**
+   * Counts a record in one source's view. Each account, region and source is its own stream:
+   * its own warm-up, detection horizon and clock (an event data store's Insights start from the
+   * calls it saw after Insights were turned on on it).
+   */
+  private observeIn(
+    r: CloudTrailRecord,
+    kinds: ReturnType<typeof insightTypesOf>,
+    minute: number,
+    source: string,
+  ): Transition[] {
     const accountId = r.recipientAccountId || r.userIdentity?.accountId || ''
-    const sid = `${accountId}\t${r.awsRegion}`
+    const sid = source ? `${accountId}\t${r.awsRegion}\t${source}` : `${accountId}\t${r.awsRegion}`
     let st = this.streams.get(sid)
     if (!st) this.streams.set(sid, (st = { first: minute, head: minute, open: new Set() }))
     if (minute < st.head - this.tau) {
@@ -130,7 +168,7 @@ export class Detector {
     const advanced = minute > st.head
     if (minute < st.first) st.first = minute
     if (advanced) st.head = minute
-    for (const { type, errorCode } of kinds) {
+    for (const { type, errorCode, category } of kinds) {
       const key: SeriesKey = {
         accountId,
         region: r.awsRegion,
@@ -138,6 +176,8 @@ export class Detector {
         eventName: r.eventName,
         insightType: type,
         errorCode,
+        ...(category !== 'Management' ? { eventCategory: category } : {}),
+        ...(source ? { source } : {}),
       }
       const ks = keyString(key)
       let k = this.keys.get(ks)
@@ -176,6 +216,24 @@ export class Detector {
       if (k.open || k.last >= st.head - this.tau) continue
       this.keys.delete(ks)
       dropped++
+    }
+    return dropped
+  }
+
+  /**
+   * Forgets an event data store's view (its Insights were turned off): its series, streams and open
+   * anomalies go without End events, so turning Insights on again starts a fresh baseline.
+   */
+  forgetSource(source: string): number {
+    if (!source) return 0
+    let dropped = 0
+    for (const [ks, k] of this.keys) {
+      if (sourceOfKey(k.key) !== source) continue
+      this.keys.delete(ks)
+      dropped++
+    }
+    for (const sid of [...this.streams.keys()]) {
+      if (sid.split('\t')[2] === source) this.streams.delete(sid)
     }
     return dropped
   }
@@ -268,7 +326,7 @@ export class Detector {
       baselineDuration: prof.exposure,
       attributions: [],
       startEventId: this.o.newId(),
-      emitted: this.o.enabled?.(k.key.accountId, k.key.region, k.key.insightType) ?? true,
+      emitted: this.o.enabled?.(k.key) ?? true,
       series: [],
     }
     const open: Open = {

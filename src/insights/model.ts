@@ -16,14 +16,32 @@ export interface SeriesKey {
   insightType: InsightType
   /** ApiErrorRateInsight: the error code counted; '' for ApiCallRateInsight. */
   errorCode: string
+  /** The category of the calls counted (data-event Insights: trails only). Default Management. */
+  eventCategory?: InsightEventCategory
+  /**
+   * Whose view of the calls is counted: '' (or absent) for the account's, which trails' Insights
+   * use; an event data store's ARN for the calls routed to that store (its own baselines).
+   */
+  source?: string
 }
 
+export type InsightEventCategory = 'Management' | 'Data'
+
+export const categoryOfKey = (k: SeriesKey): InsightEventCategory => k.eventCategory ?? 'Management'
+export const sourceOfKey = (k: SeriesKey): string => k.source ?? ''
+
+/** Tab-joined key; the category and source are appended only when not the defaults (older snapshots parse). */
 export function keyString(k: SeriesKey): string {
-  return [k.accountId, k.region, k.eventSource, k.eventName, k.insightType, k.errorCode].join('\t')
+  const base = [k.accountId, k.region, k.eventSource, k.eventName, k.insightType, k.errorCode]
+  const category = categoryOfKey(k)
+  const source = sourceOfKey(k)
+  if (category !== 'Management' || source !== '') base.push(category, source)
+  return base.join('\t')
 }
 
 export function parseKey(s: string): SeriesKey {
-  const [accountId, region, eventSource, eventName, insightType, errorCode] = s.split('\t')
+  const [accountId, region, eventSource, eventName, insightType, errorCode, category, source] =
+    s.split('\t')
   return {
     accountId: accountId ?? '',
     region: region ?? '',
@@ -31,6 +49,10 @@ export function parseKey(s: string): SeriesKey {
     eventName: eventName ?? '',
     insightType: (insightType ?? 'ApiCallRateInsight') as InsightType,
     errorCode: errorCode ?? '',
+    ...(category && category !== 'Management'
+      ? { eventCategory: category as InsightEventCategory }
+      : {}),
+    ...(source ? { source } : {}),
   }
 }
 
@@ -165,7 +187,7 @@ export interface Anomaly {
   endAttributions?: Attribution[]
   startEventId: string
   endEventId?: string
-  /** Whether a trail had this Insights type enabled (the events were emitted). */
+  /** Whether a trail or event data store had this Insights type enabled (the events were emitted). */
   emitted: boolean
   series: SeriesPoint[]
 }

@@ -142,13 +142,16 @@ describe('insights sink: checkpoint, snapshot and outbox', () => {
     assert.deepEqual(states(log.appended), ['Start', 'End'])
   })
 
-  it('accepts management calls and Insights events only', async () => {
+  it('accepts management and data calls and Insights events only', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'insights-sink-'))
     dirs.push(dir)
     const sink = await open(dir, new FakeLog())
     assert.equal(sink.accepts(history[0]!), true)
     assert.equal(sink.accepts({ ...history[0]!, readOnly: true }), false)
-    assert.equal(sink.accepts({ ...history[0]!, eventCategory: 'Data' }), false)
+    // Data events count for data-event Insights (trails), read calls included.
+    assert.equal(sink.accepts({ ...history[0]!, eventCategory: 'Data', readOnly: true }), true)
+    assert.equal(sink.accepts({ ...history[0]!, eventCategory: 'NetworkActivity' }), false)
+    assert.equal(sink.accepts({ ...history[0]!, eventType: 'AwsServiceEvent' }), false)
     assert.equal(
       sink.accepts({ ...history[0]!, eventType: 'AwsCloudTrailInsight', eventCategory: 'Insight' }),
       true,

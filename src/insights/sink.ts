@@ -22,19 +22,42 @@ import { readJsonFile, writeFileAtomic } from '../shared/json-file.js'
 import type { Logger } from '../telemetry/logger.js'
 import { Detector, insightTypesOf, type Transition } from './detector.js'
 import { insightRecord, isInsightRecord } from './event-builder.js'
-import type { Anomaly, DetectorParams, InsightsSettings, InsightType } from './model.js'
+import {
+  categoryOfKey,
+  sourceOfKey,
+  type Anomaly,
+  type DetectorParams,
+  type InsightEventCategory,
+  type InsightsSettings,
+  type InsightType,
+  type SeriesKey,
+} from './model.js'
 
 export interface InsightsSinkOptions {
   dir: string
   clock: Clock
   logger: Logger
   trails: { all(): readonly Trail[] }
+  /** More owners of Insights besides trails (event data stores); `addScopes` adds them later. */
+  scopes?: InsightsScopes[]
   /** Appends records to the pipeline (durably). */
   ingest(records: CloudTrailRecord[]): Promise<number>
   /** The log's next sequence number (its head). */
   logHead(): number
   params?: Partial<DetectorParams>
   snapshotSeconds?: number
+}
+
+/**
+ * An owner of Insights configurations (trails, event data stores): which views ("sources") count a
+ * record, and whether a series' anomalies are emitted. The sink asks every owner the same two
+ * questions; the detector keeps one set of series per source.
+ */
+export interface InsightsScopes {
+  /** The sources that count this record: '' is the account's view; an event data store's ARN its own. */
+  sourcesOf(r: CloudTrailRecord): readonly string[]
+  /** Whether anomalies of the series are emitted as Insights events. */
+  enabled(key: SeriesKey): boolean
 }
 
 interface Snapshot {
@@ -44,12 +67,16 @@ interface Snapshot {
   outbox: CloudTrailRecord[]
 }
 
-/** Whether a logging trail of the account covering `region` selects the Insights type. */
+/**
+ * Whether a logging trail of the account covering `region` selects the Insights type on the event
+ * category (management events unless its selector names categories).
+ */
 export function insightsEnabled(
   trails: readonly Trail[],
   accountId: string,
   region: string,
   type: InsightType,
+  category: InsightEventCategory = 'Management',
 ): boolean {
   return trails.some(
     (t) =>
@@ -57,10 +84,24 @@ export function insightsEnabled(
       t.isLogging &&
       (t.isMultiRegionTrail || t.homeRegion === region) &&
       t.insightSelectors.some(
-        (s) =>
-          s.insightType === type && (s.eventCategories ?? ['Management']).includes('Management'),
+        (s) => s.insightType === type && (s.eventCategories ?? ['Management']).includes(category),
       ),
   )
+}
+
+/**
+ * Trails' Insights: every record counts in the account's view (source ''), whether or not a trail
+ * has Insights on, so turning them on uses the history at once; a series' anomalies are emitted
+ * when a logging trail selects its type and category.
+ */
+export function trailScopes(trails: { all(): readonly Trail[] }): InsightsScopes {
+  const ACCOUNT_VIEW = ['']
+  return {
+    sourcesOf: () => ACCOUNT_VIEW,
+    enabled: (k) =>
+      sourceOfKey(k) === '' &&
+      insightsEnabled(trails.all(), k.accountId, k.region, k.insightType, categoryOfKey(k)),
+  }
 }
 
 export class InsightsSink implements Sink {
@@ -75,15 +116,17 @@ export class InsightsSink implements Sink {
   private reconcileAt: number | undefined
   private chain: Promise<unknown> = Promise.resolve()
   private timer: NodeJS.Timeout | undefined
+  private readonly scopes: InsightsScopes[]
 
   private constructor(
     private readonly o: InsightsSinkOptions,
     snap: Snapshot | undefined,
   ) {
+    this.scopes = [trailScopes(o.trails), ...(o.scopes ?? [])]
     this.detector = new Detector({
       newId: randomUUID,
       ...(o.params ? { params: o.params } : {}),
-      enabled: (a, r, t) => insightsEnabled(o.trails.all(), a, r, t),
+      enabled: (k) => this.scopes.some((s) => s.enabled(k)),
     })
     if (snap) {
       this.detector.restore(snap.detector)
@@ -95,6 +138,36 @@ export class InsightsSink implements Sink {
 
   static async open(o: InsightsSinkOptions): Promise<InsightsSink> {
     return new InsightsSink(o, await readJsonFile<Snapshot>(join(o.dir, 'state.json')))
+  }
+
+  /** Adds an owner of Insights configurations (before the pipeline starts). */
+  addScopes(scopes: InsightsScopes): void {
+    this.scopes.push(scopes)
+  }
+
+  /** The sources that count a record, over every owner. */
+  private sourcesOf(r: CloudTrailRecord): readonly string[] {
+    // Usually one owner answers and the others have nothing: no merging on the hot path.
+    let out: readonly string[] = []
+    let merged: Set<string> | undefined
+    for (const s of this.scopes) {
+      const got = s.sourcesOf(r)
+      if (got.length === 0) continue
+      if (out.length === 0) {
+        out = got
+        continue
+      }
+      merged ??= new Set(out)
+      for (const src of got) merged.add(src)
+    }
+    return merged ? [...merged] : out
+  }
+
+  /** Drops a source's series and open anomalies (its Insights were turned off). */
+  forgetSource(source: string): Promise<void> {
+    return this.serial(async () => {
+      if (this.detector.forgetSource(source) > 0) await this.snapshot()
+    })
   }
 
   // ---- Sink ----
@@ -117,7 +190,7 @@ export class InsightsSink implements Sink {
           this.outbox.delete(record.eventID)
           continue
         }
-        transitions.push(...this.detector.observe(record))
+        transitions.push(...this.detector.observe(record, this.sourcesOf(record)))
       }
       transitions.push(...this.detector.advance(this.nowMinute()))
       this.pendingCheckpoint = Math.max(this.pendingCheckpoint, upTo)

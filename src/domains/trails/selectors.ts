@@ -53,7 +53,9 @@ export function trailMatches(trail: TrailRouting, record: CloudTrailRecord): boo
     return false
   }
   const category = categoryOf(record)
-  if (category === 'Insight') return insightMatches(trail.insightSelectors, record)
+  // Insights of an event data store (`insightSource`) go to its InsightsDestination, not to trails.
+  if (category === 'Insight')
+    return record['insightSource'] === undefined && insightMatches(trail.insightSelectors, record)
   const config = trail.eventSelectors
   if (config.kind === 'basic')
     return config.selectors.some((s) => basicMatches(s, record, category))
