@@ -6,7 +6,7 @@
  */
 import { type BucketEncryptionConfig } from '../objectstore/port.js'
 import { isPublicPolicy, parseBucketPolicy } from './bucket-policy.js'
-import { accessDenied, malformedXml, S3Error } from './errors.js'
+import { accessDenied, malformedXml, noSuchBucketPolicy, S3Error } from './errors.js'
 import { aclResult, bucketOf, ownerOf, readBody, readXmlBody, xml, type Op } from './op-common.js'
 import { xmlBool, xmlText, type XmlObject, type XmlValue } from './xml.js'
 
@@ -14,10 +14,7 @@ export const bucketConfigOps: Record<string, Op> = {
   async GetBucketPolicy(ctx) {
     const info = await bucketOf(ctx)
     const policy = (await ctx.store.getBucketSettings(ctx.bucket!)).policy
-    if (!policy)
-      throw new S3Error('NoSuchBucketPolicy', 'The bucket policy does not exist', 404, {
-        BucketName: ctx.bucket!,
-      })
+    if (!policy) throw noSuchBucketPolicy(ctx.bucket!)
     return {
       headers: { 'content-type': 'application/json' },
       body: policy,
@@ -52,10 +49,7 @@ export const bucketConfigOps: Record<string, Op> = {
   async GetBucketPolicyStatus(ctx) {
     const info = await bucketOf(ctx)
     const s = await ctx.store.getBucketSettings(ctx.bucket!)
-    if (!s.policy)
-      throw new S3Error('NoSuchBucketPolicy', 'The bucket policy does not exist', 404, {
-        BucketName: ctx.bucket!,
-      })
+    if (!s.policy) throw noSuchBucketPolicy(ctx.bucket!)
     const isPublic = isPublicPolicy(s.policy) && !s.publicAccessBlock?.restrictPublicBuckets
     return xml('PolicyStatus', { IsPublic: isPublic }, { bucketOwner: ownerOf(ctx, info) })
   },

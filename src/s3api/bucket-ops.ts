@@ -5,7 +5,7 @@
  */
 import { validBucketName } from '../objectstore/local-store.js'
 import { NoSuchKeyError } from '../objectstore/port.js'
-import { invalidBucketName, S3Error } from './errors.js'
+import { bucketNotEmpty, invalidBucketName, S3Error } from './errors.js'
 import {
   bucketOf,
   canonicalId,
@@ -93,10 +93,7 @@ export const bucketOps: Record<string, Op> = {
 
   async DeleteBucket(ctx) {
     const info = await bucketOf(ctx)
-    if ((await ctx.store.listUploads(ctx.bucket!)).length > 0)
-      throw new S3Error('BucketNotEmpty', 'The bucket you tried to delete is not empty', 409, {
-        BucketName: ctx.bucket!,
-      })
+    if ((await ctx.store.listUploads(ctx.bucket!)).length > 0) throw bucketNotEmpty(ctx.bucket!)
     await ctx.store.deleteBucket(ctx.bucket!)
     return { status: 204, bucketOwner: ownerOf(ctx, info) }
   },

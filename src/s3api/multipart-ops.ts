@@ -3,7 +3,7 @@
  * The multipart upload operations: create, upload a part, complete, abort, and list parts and
  * uploads. An upload ID is checked against the bucket and key of the request.
  */
-import { malformedXml, S3Error } from './errors.js'
+import { malformedXml, noSuchUpload, S3Error } from './errors.js'
 import { putOptionsFrom, requireContentLength, withDefaultEncryption } from './object-headers.js'
 import {
   bucketOf,
@@ -169,11 +169,5 @@ export const multipartOps: Record<string, Op> = {
 
 async function checkUpload(ctx: OpContext, uploadId: string): Promise<void> {
   const upload = await ctx.store.getUpload(uploadId)
-  if (upload.bucket !== ctx.bucket || upload.key !== ctx.key)
-    throw new S3Error(
-      'NoSuchUpload',
-      'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
-      404,
-      { UploadId: uploadId },
-    )
+  if (upload.bucket !== ctx.bucket || upload.key !== ctx.key) throw noSuchUpload(uploadId)
 }

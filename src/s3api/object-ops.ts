@@ -6,7 +6,7 @@
 import { kmsKeyArn } from '../objectstore/master-keys.js'
 import { type ObjectHead } from '../objectstore/local-store.js'
 import { NoSuchBucketError, NoSuchKeyError, type PutOptions } from '../objectstore/port.js'
-import { malformedXml, noSuchBucket, noSuchKey, S3Error } from './errors.js'
+import { malformedXml, noSuchBucket, noSuchKey, preconditionFailed, S3Error } from './errors.js'
 import {
   objectHeaders,
   headerSafe,
@@ -74,15 +74,7 @@ export const objectOps: Record<string, Op> = {
       throw new S3Error('InvalidPartNumber', 'The requested partnumber is not satisfiable', 416)
     const head = await ctx.store.headObject(ctx.bucket!, ctx.key!)
     const pre = preconditions(ctx, head)
-    if (pre === 412)
-      throw new S3Error(
-        'PreconditionFailed',
-        'At least one of the pre-conditions you specified did not hold',
-        412,
-        {
-          Condition: 'If-Match',
-        },
-      )
+    if (pre === 412) throw preconditionFailed('If-Match')
     const headers = objectHeaders(head)
     if (pre === 304)
       return {
@@ -127,12 +119,7 @@ export const objectOps: Record<string, Op> = {
     const info = await bucketOf(ctx)
     const head = await ctx.store.headObject(ctx.bucket!, ctx.key!)
     const pre = preconditions(ctx, head)
-    if (pre === 412)
-      throw new S3Error(
-        'PreconditionFailed',
-        'At least one of the pre-conditions you specified did not hold',
-        412,
-      )
+    if (pre === 412) throw preconditionFailed()
     const h = objectHeaders(head)
     if (pre === 304)
       return { status: 304, headers: { etag: h['etag']! }, bucketOwner: ownerOf(ctx, info) }
@@ -153,15 +140,7 @@ export const objectOps: Record<string, Op> = {
         () => true,
         () => false,
       )
-      if (exists)
-        throw new S3Error(
-          'PreconditionFailed',
-          'At least one of the pre-conditions you specified did not hold',
-          412,
-          {
-            Condition: 'If-None-Match',
-          },
-        )
+      if (exists) throw preconditionFailed('If-None-Match')
     }
     const payload = decodePayload(ctx.req, ctx.payload)
     ctx.state.bodyRead = true

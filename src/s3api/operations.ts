@@ -14,7 +14,14 @@ import {
 import { BucketNotEmptyError, NoSuchBucketError, NoSuchKeyError } from '../objectstore/port.js'
 import { bucketConfigOps } from './bucket-config-ops.js'
 import { bucketOps } from './bucket-ops.js'
-import { invalidBucketName, noSuchBucket, noSuchKey, S3Error } from './errors.js'
+import {
+  bucketNotEmpty,
+  invalidBucketName,
+  noSuchBucket,
+  noSuchKey,
+  noSuchUpload,
+  S3Error,
+} from './errors.js'
 import { multipartOps } from './multipart-ops.js'
 import { objectOps } from './object-ops.js'
 import type { Op, OpContext, OpResult } from './op-common.js'
@@ -32,16 +39,8 @@ export async function runOperation(name: string, ctx: OpContext): Promise<OpResu
     if (err instanceof NoSuchBucketError) throw noSuchBucket(ctx.bucket ?? '')
     if (err instanceof NoSuchKeyError) throw noSuchKey(ctx.key ?? '')
     if (err instanceof InvalidBucketNameError) throw invalidBucketName(ctx.bucket ?? '')
-    if (err instanceof BucketNotEmptyError)
-      throw new S3Error('BucketNotEmpty', 'The bucket you tried to delete is not empty', 409, {
-        BucketName: ctx.bucket ?? '',
-      })
-    if (err instanceof NoSuchUploadError)
-      throw new S3Error(
-        'NoSuchUpload',
-        'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
-        404,
-      )
+    if (err instanceof BucketNotEmptyError) throw bucketNotEmpty(ctx.bucket ?? '')
+    if (err instanceof NoSuchUploadError) throw noSuchUpload()
     if (err instanceof InvalidPartError) throw new S3Error(err.code, err.message, 400)
     if (err instanceof InvalidObjectKeyError)
       throw new S3Error(
