@@ -11,6 +11,7 @@ import {
   checksumHeaders,
   ownerOf,
   readXmlBody,
+  sseHeaders,
   urlEncodeKey,
   xml,
   type Op,
@@ -56,12 +57,7 @@ export const multipartOps: Record<string, Op> = {
       'InitiateMultipartUploadResult',
       { Bucket: ctx.bucket!, Key: ctx.key!, UploadId: uploadId },
       {
-        headers: {
-          'x-amz-server-side-encryption': opts.kmsKeyId ? 'aws:kms' : 'AES256',
-          ...(opts.kmsKeyId
-            ? { 'x-amz-server-side-encryption-aws-kms-key-id': opts.kmsKeyId }
-            : {}),
-        },
+        headers: sseHeaders(opts.kmsKeyId),
         responseElements: { bucket: ctx.bucket!, key: ctx.key!, uploadId },
         bucketOwner: ownerOf(ctx, info),
       },
@@ -126,12 +122,7 @@ export const multipartOps: Record<string, Op> = {
         ETag: `"${head.etag}"`,
       },
       {
-        headers: {
-          'x-amz-server-side-encryption': head.kmsKeyId ? 'aws:kms' : 'AES256',
-          ...(head.kmsKeyId
-            ? { 'x-amz-server-side-encryption-aws-kms-key-id': head.kmsKeyId }
-            : {}),
-        },
+        headers: sseHeaders(head.kmsKeyId),
         bucketOwner: ownerOf(ctx, info),
       },
     )

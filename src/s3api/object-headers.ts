@@ -8,7 +8,7 @@
 import type { ObjectHead } from '../objectstore/local-store.js'
 import type { PutOptions } from '../objectstore/port.js'
 import { S3Error } from './errors.js'
-import { header, httpDate, type OpContext } from './op-common.js'
+import { header, httpDate, sseHeaders, type OpContext } from './op-common.js'
 
 const MAX_PUT_SIZE = 5 * 1024 ** 3
 const MAX_METADATA_BYTES = 2048
@@ -24,9 +24,8 @@ export function objectHeaders(head: ObjectHead): Record<string, string> {
     etag: `"${head.etag}"`,
     'content-type': head.contentType ?? 'binary/octet-stream',
     'accept-ranges': 'bytes',
-    'x-amz-server-side-encryption': head.kmsKeyId ? 'aws:kms' : 'AES256',
+    ...sseHeaders(head.kmsKeyId),
   }
-  if (head.kmsKeyId) h['x-amz-server-side-encryption-aws-kms-key-id'] = head.kmsKeyId
   if (head.contentEncoding) h['content-encoding'] = head.contentEncoding
   for (const [k, v] of Object.entries(head.metadata))
     h[`x-amz-meta-${k.toLowerCase()}`] = headerSafe(v)

@@ -24,6 +24,7 @@ import {
   isoDate,
   ownerOf,
   readXmlBody,
+  sseHeaders,
   xml,
   type Op,
 } from './op-common.js'
@@ -153,18 +154,13 @@ export const objectOps: Record<string, Op> = {
     } finally {
       ctx.state.bytesIn = payload.bytesIn()
     }
-    const sse = head.kmsKeyId ? 'aws:kms' : 'AES256'
     return {
       headers: {
         etag: `"${head.etag}"`,
-        'x-amz-server-side-encryption': sse,
-        ...(head.kmsKeyId ? { 'x-amz-server-side-encryption-aws-kms-key-id': head.kmsKeyId } : {}),
+        ...sseHeaders(head.kmsKeyId),
         ...checksumHeaders(head.checksums),
       },
-      responseElements: {
-        'x-amz-server-side-encryption': sse,
-        ...(head.kmsKeyId ? { 'x-amz-server-side-encryption-aws-kms-key-id': head.kmsKeyId } : {}),
-      },
+      responseElements: sseHeaders(head.kmsKeyId),
       bucketOwner: ownerOf(ctx, info),
     }
   },

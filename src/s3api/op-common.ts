@@ -174,3 +174,11 @@ export function aclResult(owner: string): OpResult {
     { bucketOwner: owner },
   )
 }
+
+/** The server-side encryption headers of an object stored with (or without) a KMS key. */
+export function sseHeaders(kmsKeyId: string | undefined): Record<string, string> {
+  return {
+    'x-amz-server-side-encryption': kmsKeyId ? 'aws:kms' : 'AES256',
+    ...(kmsKeyId ? { 'x-amz-server-side-encryption-aws-kms-key-id': kmsKeyId } : {}),
+  }
+}
