@@ -109,11 +109,7 @@ export const bucketConfigOps: Record<string, Op> = {
     return { bucketOwner: ownerOf(ctx, info) }
   },
 
-  async DeletePublicAccessBlock(ctx) {
-    const info = await bucketOf(ctx)
-    await ctx.store.putBucketSettings(ctx.bucket!, { publicAccessBlock: null })
-    return { status: 204, bucketOwner: ownerOf(ctx, info) }
-  },
+  DeletePublicAccessBlock: clearSetting('publicAccessBlock'),
 
   async GetBucketLogging(ctx) {
     const info = await bucketOf(ctx)
@@ -203,11 +199,7 @@ export const bucketConfigOps: Record<string, Op> = {
     return { bucketOwner: ownerOf(ctx, info) }
   },
 
-  async DeleteBucketEncryption(ctx) {
-    const info = await bucketOf(ctx)
-    await ctx.store.putBucketSettings(ctx.bucket!, { encryption: null })
-    return { status: 204, bucketOwner: ownerOf(ctx, info) }
-  },
+  DeleteBucketEncryption: clearSetting('encryption'),
 
   async GetBucketAcl(ctx) {
     const info = await bucketOf(ctx)
@@ -252,5 +244,14 @@ function notConfigured(code: string, message: string): Op {
   return async (ctx) => {
     await bucketOf(ctx)
     throw new S3Error(code, message, 404, { BucketName: ctx.bucket! })
+  }
+}
+
+/** A Delete<Configuration> operation: drops one bucket setting. */
+function clearSetting(name: 'publicAccessBlock' | 'encryption'): Op {
+  return async (ctx) => {
+    const info = await bucketOf(ctx)
+    await ctx.store.putBucketSettings(ctx.bucket!, { [name]: null })
+    return { status: 204, bucketOwner: ownerOf(ctx, info) }
   }
 }
