@@ -6,14 +6,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gunzipSync, gzipSync } from 'node:zlib'
 import fc from 'fast-check'
-import {
-  compareKeys,
-  decodeSegment,
-  encodeSegment,
-  InvalidBucketNameError,
-  LocalObjectStore,
-  type ListEntry,
-} from './local-store.js'
+import { compareKeys, decodeSegment, encodeSegment, InvalidBucketNameError } from './local-keys.js'
+import type { ListEntry } from './local-listing.js'
+import { LocalObjectStore } from './local-store.js'
 import {
   BucketNotEmptyError,
   hasBucketAdmin,

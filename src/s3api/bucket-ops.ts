@@ -3,7 +3,7 @@
  * The bucket operations: list, create, delete and locate buckets, and list a bucket's objects
  * (ListObjects v1 and v2, ListObjectVersions) by walking the store's keys in S3 order.
  */
-import { validBucketName } from '../objectstore/local-store.js'
+import { validBucketName } from '../objectstore/local-keys.js'
 import { NoSuchKeyError } from '../objectstore/port.js'
 import { bucketNotEmpty, invalidBucketName, S3Error } from './errors.js'
 import {

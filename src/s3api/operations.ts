@@ -5,12 +5,8 @@
  * multipart-ops) and the translation of the store's errors to S3's. Authentication, the
  * operation's own IAM check and the CloudTrail event are the handler's.
  */
-import {
-  InvalidBucketNameError,
-  InvalidObjectKeyError,
-  InvalidPartError,
-  NoSuchUploadError,
-} from '../objectstore/local-store.js'
+import { InvalidBucketNameError, InvalidObjectKeyError } from '../objectstore/local-keys.js'
+import { InvalidPartError, NoSuchUploadError } from '../objectstore/local-multipart.js'
 import { BucketNotEmptyError, NoSuchBucketError, NoSuchKeyError } from '../objectstore/port.js'
 import { bucketConfigOps } from './bucket-config-ops.js'
 import { bucketOps } from './bucket-ops.js'
