@@ -12,7 +12,8 @@ import { createLogger } from '../telemetry/logger.js'
 import { TrailDelivery } from '../delivery/trail-delivery.js'
 import { fingerprintOf, signHex, stringToSign, type DigestFile } from './digest-file.js'
 import { SigningKeyStore } from './keystore.js'
-import { DigestTraverser, type ValidationSource } from './validate.js'
+import { DigestTraverser } from './validate.js'
+import type { ValidationSource } from './validation-events.js'
 
 const ACCOUNT = '111122223333'
 const T0 = Date.parse('2024-01-01T00:00:00Z')
