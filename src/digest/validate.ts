@@ -20,7 +20,7 @@
  * pending result. This module walks the chain; the port and events are in validation-events.ts,
  * the listings in digest-listing.ts and the per-file checks in digest-check.ts.
  */
-import { digestFolder, type KeyScope } from '../delivery/keys.js'
+import { digestFolder, isoSeconds, type KeyScope } from '../delivery/keys.js'
 import { checkLogFile, DigestError, isNoSuchKey, verifyDigest } from './digest-check.js'
 import type { DigestFile } from './digest-file.js'
 import {
@@ -41,8 +41,6 @@ import {
 
 /** Digests fetched ahead of the chain walk. */
 const DIGEST_PREFETCH = 8
-
-const display = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z')
 
 /** Runs at most `n` tasks at a time. */
 export function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
@@ -111,7 +109,7 @@ export class DigestTraverser {
     const keys = await this.source.publicKeys(start, end)
     if (keys.size === 0) {
       throw new ValidationError(
-        `No public keys found between ${display(start)} and ${display(end)}`,
+        `No public keys found between ${isoSeconds(start)} and ${isoSeconds(end)}`,
       )
     }
     return keys
