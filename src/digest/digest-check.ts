@@ -41,23 +41,28 @@ export const isNoSuchKey = (err: unknown): boolean => {
 /** Bodies up to this size are gunzipped in one call (libuv's pool); larger ones stream. */
 const ONE_SHOT_GUNZIP = 8 * 1024 * 1024
 
+/**
+ * Passes the gunzipped content of `body` to `take`: whole from one call up to ONE_SHOT_GUNZIP,
+ * chunk by chunk above it. Rejects when the bytes are not gzip.
+ */
+async function gunzipInto(body: Buffer, take: (chunk: Buffer) => void): Promise<void> {
+  if (body.length <= ONE_SHOT_GUNZIP) return take(await gunzipAsync(body))
+  await pipeline(Readable.from([body]), createGunzip(), async (src: AsyncIterable<Buffer>) => {
+    for await (const chunk of src) take(chunk)
+  })
+}
+
 /** SHA-256 (hex) of the gunzipped content; rejects when the bytes are not gzip. */
 export async function gunzipSha256(body: Buffer): Promise<string> {
   const hash = createHash('sha256')
-  if (body.length <= ONE_SHOT_GUNZIP) return hash.update(await gunzipAsync(body)).digest('hex')
-  await pipeline(Readable.from([body]), createGunzip(), async (src: AsyncIterable<Buffer>) => {
-    for await (const chunk of src) hash.update(chunk)
-  })
+  await gunzipInto(body, (chunk) => hash.update(chunk))
   return hash.digest('hex')
 }
 
 async function gunzipAll(body: Buffer): Promise<Buffer> {
-  if (body.length <= ONE_SHOT_GUNZIP) return gunzipAsync(body)
   const chunks: Buffer[] = []
-  await pipeline(Readable.from([body]), createGunzip(), async (src: AsyncIterable<Buffer>) => {
-    for await (const chunk of src) chunks.push(chunk)
-  })
-  return Buffer.concat(chunks)
+  await gunzipInto(body, (chunk) => chunks.push(chunk))
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
 }
 
 /**
