@@ -13,7 +13,7 @@ import { TrailDelivery } from '../delivery/trail-delivery.js'
 import { fingerprintOf, signHex, stringToSign, type DigestFile } from './digest-file.js'
 import { SigningKeyStore } from './keystore.js'
 import { DigestTraverser } from './validate.js'
-import type { ValidationSource } from './validation-events.js'
+import type { ValidationSource, ValidationTarget } from './validation-events.js'
 
 const ACCOUNT = '111122223333'
 const T0 = Date.parse('2024-01-01T00:00:00Z')
@@ -55,6 +55,31 @@ function storeSource(store: ObjectStore, keys: SigningKeyStore): ValidationSourc
       )
     },
   }
+}
+
+/** The `audit` trail's target over the chain's six minutes (and a little after). */
+function auditTarget(over: Partial<ValidationTarget> = {}): ValidationTarget {
+  return {
+    accountId: ACCOUNT,
+    trailName: 'audit',
+    homeRegion: 'us-east-1',
+    sourceRegion: 'us-east-1',
+    bucket: BUCKET,
+    start: new Date(T0),
+    end: new Date(T0 + 400_000),
+    ...over,
+  }
+}
+
+/** The store and signing keys of a chain built in `dir`, the keys' clock standing at `now`. */
+async function openChain(dir: string, now: number, rotationSeconds: number) {
+  const store = await LocalObjectStore.open(join(dir, 'buckets'))
+  const keys = await SigningKeyStore.open(
+    join(dir, 'keys'),
+    { now: () => new Date(now) },
+    { rotationSeconds },
+  )
+  return { store, keys }
 }
 
 /**
@@ -143,22 +168,16 @@ describe('validate-logs engine', () => {
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'opentrail-validate-'))
     await cp(template, dir, { recursive: true })
-    store = await LocalObjectStore.open(join(dir, 'buckets'))
-    const clock = { now: () => new Date(T0 + 400_000) }
-    keys = await SigningKeyStore.open(join(dir, 'keys'), clock, { rotationSeconds: 86_400 })
+    const chain = await openChain(dir, T0 + 400_000, 86_400)
+    store = chain.store
+    keys = chain.keys
   })
 
   async function run(latestDigestDelivery?: Date): Promise<string[]> {
-    const t = new DigestTraverser(storeSource(store, keys), {
-      ...(latestDigestDelivery ? { latestDigestDelivery } : {}),
-      accountId: ACCOUNT,
-      trailName: 'audit',
-      homeRegion: 'us-east-1',
-      sourceRegion: 'us-east-1',
-      bucket: BUCKET,
-      start: new Date(T0),
-      end: new Date(T0 + 400_000),
-    })
+    const t = new DigestTraverser(
+      storeSource(store, keys),
+      auditTarget(latestDigestDelivery ? { latestDigestDelivery } : {}),
+    )
     const out: string[] = []
     for await (const e of t.validate()) {
       if (e.type === 'listed') continue
@@ -347,26 +366,13 @@ describe('validate-logs engine: two trails delivering to one bucket', () => {
     const dir = await mkdtemp(join(tmpdir(), 'opentrail-two-trails-'))
     try {
       await buildChain(dir, 86_400, ['audit', 'other'])
-      const store = await LocalObjectStore.open(join(dir, 'buckets'))
-      const keys = await SigningKeyStore.open(
-        join(dir, 'keys'),
-        { now: () => new Date(T0 + 400_000) },
-        { rotationSeconds: 86_400 },
-      )
+      const { store, keys } = await openChain(dir, T0 + 400_000, 86_400)
       const logs = (await store.listObjects(BUCKET, { prefix: 'AWSLogs/' })).objects.filter((o) =>
         o.key.includes('/CloudTrail/'),
       )
       assert.equal(logs.length, 12)
       const check = async () => {
-        const t = new DigestTraverser(storeSource(store, keys), {
-          accountId: ACCOUNT,
-          trailName: 'audit',
-          homeRegion: 'us-east-1',
-          sourceRegion: 'us-east-1',
-          bucket: BUCKET,
-          start: new Date(T0),
-          end: new Date(T0 + 400_000),
-        })
+        const t = new DigestTraverser(storeSource(store, keys), auditTarget())
         const seen = { valid: 0, digests: 0, unlisted: [] as string[] }
         for await (const e of t.validate()) {
           if (e.type === 'log' && (await e.result).status === 'valid') seen.valid++
@@ -393,21 +399,8 @@ describe('validate-logs engine: key rotation', () => {
     const dir = await mkdtemp(join(tmpdir(), 'opentrail-rotate-'))
     try {
       await buildChain(dir, 150)
-      const store = await LocalObjectStore.open(join(dir, 'buckets'))
-      const keys = await SigningKeyStore.open(
-        join(dir, 'keys'),
-        { now: () => new Date(T0) },
-        { rotationSeconds: 150 },
-      )
-      const t = new DigestTraverser(storeSource(store, keys), {
-        accountId: ACCOUNT,
-        trailName: 'audit',
-        homeRegion: 'us-east-1',
-        sourceRegion: 'us-east-1',
-        bucket: BUCKET,
-        start: new Date(T0),
-        end: new Date(T0 + 400_000),
-      })
+      const { store, keys } = await openChain(dir, T0, 150)
+      const t = new DigestTraverser(storeSource(store, keys), auditTarget())
       let changes = 0
       let valid = 0
       for await (const e of t.validate()) {
