@@ -5,18 +5,18 @@ import { cp, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gunzipSync, gzipSync } from 'node:zlib'
-import { defaultEventSelectors, type Trail } from '../domains/trails/model.js'
 import { LocalObjectStore } from '../objectstore/local-store.js'
 import type { ObjectStore } from '../objectstore/port.js'
 import { createLogger } from '../telemetry/logger.js'
 import { TrailDelivery } from '../delivery/trail-delivery.js'
 import { fingerprintOf, signHex, stringToSign, type DigestFile } from './digest-file.js'
 import { SigningKeyStore } from './keystore.js'
+import { TEST_ACCOUNT, TEST_T0, testTrail } from './testing.js'
 import { DigestTraverser } from './validate.js'
 import type { ValidationSource, ValidationTarget } from './validation-events.js'
 
-const ACCOUNT = '111122223333'
-const T0 = Date.parse('2024-01-01T00:00:00Z')
+const ACCOUNT = TEST_ACCOUNT
+const T0 = TEST_T0
 const BUCKET = 'logs'
 
 function storeSource(store: ObjectStore, keys: SigningKeyStore): ValidationSource {
@@ -96,23 +96,7 @@ async function buildChain(
   const store = await LocalObjectStore.open(join(dir, 'buckets'))
   await store.createBucket(BUCKET)
   const keys = await SigningKeyStore.open(join(dir, 'keys'), clock, { rotationSeconds })
-  const trails: Trail[] = names.map((name) => ({
-    name,
-    accountId: ACCOUNT,
-    homeRegion: 'us-east-1',
-    s3BucketName: BUCKET,
-    includeGlobalServiceEvents: true,
-    isMultiRegionTrail: false,
-    logFileValidationEnabled: true,
-    isOrganizationTrail: false,
-    eventSelectors: defaultEventSelectors(),
-    hasCustomEventSelectors: false,
-    insightSelectors: [],
-    tags: [],
-    isLogging: true,
-    startLoggingTime: new Date(T0).toISOString(),
-    createdAt: new Date(T0).toISOString(),
-  }))
+  const trails = names.map((name) => testTrail({ name, s3BucketName: BUCKET }))
   const d = await TrailDelivery.open({
     dir: join(dir, 'delivery'),
     store,
