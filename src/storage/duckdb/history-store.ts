@@ -328,42 +328,15 @@ export class DuckDbHistoryStore implements HistoryStore, Sink {
           { csv },
         )
       } else if (rows.length > 0) {
-        const app = await this.writer.createAppender('history')
-        for (const row of rows) {
-          for (const v of row) {
-            if (v === null) app.appendNull()
-            else if (typeof v === 'number') app.appendBigInt(BigInt(v))
-            else app.appendVarchar(v)
-          }
-          app.endRow()
-        }
-        app.flushSync()
-        app.closeSync()
+        await appendRows(this.writer, 'history', rows)
       }
-      if (fresh.length > 0) {
-        const app = await this.writer.createAppender('parts')
-        for (const [id, text] of fresh) {
-          app.appendBigInt(BigInt(id))
-          app.appendVarchar(text)
-          app.endRow()
-        }
-        app.flushSync()
-        app.closeSync()
-      }
+      if (fresh.length > 0) await appendRows(this.writer, 'parts', fresh)
       if (completed.length > 0) {
-        const app = await this.writer.createAppender('blocks')
-        for (const b of completed) {
-          app.appendBigInt(BigInt(b.id))
-          app.appendBigInt(BigInt(b.firstSeq))
-          app.appendBigInt(BigInt(b.lastSeq))
-          app.appendBigInt(BigInt(b.minT))
-          app.appendBigInt(BigInt(b.maxT))
-          app.appendBigInt(BigInt(b.rows))
-          app.appendBlob(b.bloom.bits)
-          app.endRow()
-        }
-        app.flushSync()
-        app.closeSync()
+        await appendRows(
+          this.writer,
+          'blocks',
+          completed.map((b) => [b.id, b.firstSeq, b.lastSeq, b.minT, b.maxT, b.rows, b.bloom.bits]),
+        )
       }
       if (extraSql) await this.writer.run(extraSql)
       await this.writer.run(
@@ -425,4 +398,24 @@ export class DuckDbHistoryStore implements HistoryStore, Sink {
     this.instance.closeSync()
     await this.rowsDb.close()
   }
+}
+
+/** Appends rows through a DuckDB appender: numbers as BIGINT, strings as VARCHAR, bytes as BLOB. */
+async function appendRows(
+  conn: DuckDBConnection,
+  table: string,
+  rows: readonly (readonly (string | number | Uint8Array | null)[])[],
+): Promise<void> {
+  const app = await conn.createAppender(table)
+  for (const row of rows) {
+    for (const v of row) {
+      if (v === null) app.appendNull()
+      else if (typeof v === 'number') app.appendBigInt(BigInt(v))
+      else if (typeof v === 'string') app.appendVarchar(v)
+      else app.appendBlob(v)
+    }
+    app.endRow()
+  }
+  app.flushSync()
+  app.closeSync()
 }
