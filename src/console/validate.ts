@@ -12,7 +12,8 @@ import {
   ListPublicKeysCommand,
 } from '@aws-sdk/client-cloudtrail'
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
-import { DigestTraverser, type LogResult, type ValidationSource } from '../digest/validate.js'
+import { DigestTraverser } from '../digest/validate.js'
+import type { LogResult, ValidationSource } from '../digest/validation-events.js'
 
 export interface ValidateContext {
   endpoint: string

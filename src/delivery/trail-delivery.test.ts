@@ -4,7 +4,7 @@ import { appendFile, mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
-import { defaultEventSelectors, type Trail } from '../domains/trails/model.js'
+import type { Trail } from '../domains/trails/model.js'
 import type { CloudTrailRecord } from '../events/record.js'
 import { LocalObjectStore } from '../objectstore/local-store.js'
 import type { ObjectStore } from '../objectstore/port.js'
@@ -18,31 +18,12 @@ import {
   type DigestFile,
 } from '../digest/digest-file.js'
 import { SigningKeyStore } from '../digest/keystore.js'
+import { TEST_ACCOUNT, TEST_T0, testTrail } from '../digest/testing.js'
 import { deliveryNotification, TrailDelivery, type TrailDeliveryOptions } from './trail-delivery.js'
 
-const ACCOUNT = '111122223333'
-const T0 = Date.parse('2024-01-01T00:00:00Z')
-
-function makeTrail(over: Partial<Trail> = {}): Trail {
-  return {
-    name: 'audit',
-    accountId: ACCOUNT,
-    homeRegion: 'us-east-1',
-    s3BucketName: 'logs',
-    includeGlobalServiceEvents: true,
-    isMultiRegionTrail: false,
-    logFileValidationEnabled: true,
-    isOrganizationTrail: false,
-    eventSelectors: defaultEventSelectors(),
-    hasCustomEventSelectors: false,
-    insightSelectors: [],
-    tags: [],
-    isLogging: true,
-    startLoggingTime: new Date(T0).toISOString(),
-    createdAt: new Date(T0).toISOString(),
-    ...over,
-  }
-}
+const ACCOUNT = TEST_ACCOUNT
+const T0 = TEST_T0
+const makeTrail = testTrail
 
 let seq = 0
 function entry(over: Partial<CloudTrailRecord> = {}, time = T0 + 1000): LogEntry {

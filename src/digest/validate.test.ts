@@ -5,17 +5,18 @@ import { cp, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gunzipSync, gzipSync } from 'node:zlib'
-import { defaultEventSelectors, type Trail } from '../domains/trails/model.js'
 import { LocalObjectStore } from '../objectstore/local-store.js'
 import type { ObjectStore } from '../objectstore/port.js'
 import { createLogger } from '../telemetry/logger.js'
 import { TrailDelivery } from '../delivery/trail-delivery.js'
 import { fingerprintOf, signHex, stringToSign, type DigestFile } from './digest-file.js'
 import { SigningKeyStore } from './keystore.js'
-import { DigestTraverser, type ValidationSource } from './validate.js'
+import { TEST_ACCOUNT, TEST_T0, testTrail } from './testing.js'
+import { DigestTraverser } from './validate.js'
+import type { ValidationSource, ValidationTarget } from './validation-events.js'
 
-const ACCOUNT = '111122223333'
-const T0 = Date.parse('2024-01-01T00:00:00Z')
+const ACCOUNT = TEST_ACCOUNT
+const T0 = TEST_T0
 const BUCKET = 'logs'
 
 function storeSource(store: ObjectStore, keys: SigningKeyStore): ValidationSource {
@@ -56,6 +57,31 @@ function storeSource(store: ObjectStore, keys: SigningKeyStore): ValidationSourc
   }
 }
 
+/** The `audit` trail's target over the chain's six minutes (and a little after). */
+function auditTarget(over: Partial<ValidationTarget> = {}): ValidationTarget {
+  return {
+    accountId: ACCOUNT,
+    trailName: 'audit',
+    homeRegion: 'us-east-1',
+    sourceRegion: 'us-east-1',
+    bucket: BUCKET,
+    start: new Date(T0),
+    end: new Date(T0 + 400_000),
+    ...over,
+  }
+}
+
+/** The store and signing keys of a chain built in `dir`, the keys' clock standing at `now`. */
+async function openChain(dir: string, now: number, rotationSeconds: number) {
+  const store = await LocalObjectStore.open(join(dir, 'buckets'))
+  const keys = await SigningKeyStore.open(
+    join(dir, 'keys'),
+    { now: () => new Date(now) },
+    { rotationSeconds },
+  )
+  return { store, keys }
+}
+
 /**
  * A 6-minute chain: one digest per minute, each listing one log file. With more trail names, each
  * trail delivers its own files and digests to the same bucket and folders.
@@ -70,23 +96,7 @@ async function buildChain(
   const store = await LocalObjectStore.open(join(dir, 'buckets'))
   await store.createBucket(BUCKET)
   const keys = await SigningKeyStore.open(join(dir, 'keys'), clock, { rotationSeconds })
-  const trails: Trail[] = names.map((name) => ({
-    name,
-    accountId: ACCOUNT,
-    homeRegion: 'us-east-1',
-    s3BucketName: BUCKET,
-    includeGlobalServiceEvents: true,
-    isMultiRegionTrail: false,
-    logFileValidationEnabled: true,
-    isOrganizationTrail: false,
-    eventSelectors: defaultEventSelectors(),
-    hasCustomEventSelectors: false,
-    insightSelectors: [],
-    tags: [],
-    isLogging: true,
-    startLoggingTime: new Date(T0).toISOString(),
-    createdAt: new Date(T0).toISOString(),
-  }))
+  const trails = names.map((name) => testTrail({ name, s3BucketName: BUCKET }))
   const d = await TrailDelivery.open({
     dir: join(dir, 'delivery'),
     store,
@@ -142,22 +152,16 @@ describe('validate-logs engine', () => {
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'opentrail-validate-'))
     await cp(template, dir, { recursive: true })
-    store = await LocalObjectStore.open(join(dir, 'buckets'))
-    const clock = { now: () => new Date(T0 + 400_000) }
-    keys = await SigningKeyStore.open(join(dir, 'keys'), clock, { rotationSeconds: 86_400 })
+    const chain = await openChain(dir, T0 + 400_000, 86_400)
+    store = chain.store
+    keys = chain.keys
   })
 
   async function run(latestDigestDelivery?: Date): Promise<string[]> {
-    const t = new DigestTraverser(storeSource(store, keys), {
-      ...(latestDigestDelivery ? { latestDigestDelivery } : {}),
-      accountId: ACCOUNT,
-      trailName: 'audit',
-      homeRegion: 'us-east-1',
-      sourceRegion: 'us-east-1',
-      bucket: BUCKET,
-      start: new Date(T0),
-      end: new Date(T0 + 400_000),
-    })
+    const t = new DigestTraverser(
+      storeSource(store, keys),
+      auditTarget(latestDigestDelivery ? { latestDigestDelivery } : {}),
+    )
     const out: string[] = []
     for await (const e of t.validate()) {
       if (e.type === 'listed') continue
@@ -346,26 +350,13 @@ describe('validate-logs engine: two trails delivering to one bucket', () => {
     const dir = await mkdtemp(join(tmpdir(), 'opentrail-two-trails-'))
     try {
       await buildChain(dir, 86_400, ['audit', 'other'])
-      const store = await LocalObjectStore.open(join(dir, 'buckets'))
-      const keys = await SigningKeyStore.open(
-        join(dir, 'keys'),
-        { now: () => new Date(T0 + 400_000) },
-        { rotationSeconds: 86_400 },
-      )
+      const { store, keys } = await openChain(dir, T0 + 400_000, 86_400)
       const logs = (await store.listObjects(BUCKET, { prefix: 'AWSLogs/' })).objects.filter((o) =>
         o.key.includes('/CloudTrail/'),
       )
       assert.equal(logs.length, 12)
       const check = async () => {
-        const t = new DigestTraverser(storeSource(store, keys), {
-          accountId: ACCOUNT,
-          trailName: 'audit',
-          homeRegion: 'us-east-1',
-          sourceRegion: 'us-east-1',
-          bucket: BUCKET,
-          start: new Date(T0),
-          end: new Date(T0 + 400_000),
-        })
+        const t = new DigestTraverser(storeSource(store, keys), auditTarget())
         const seen = { valid: 0, digests: 0, unlisted: [] as string[] }
         for await (const e of t.validate()) {
           if (e.type === 'log' && (await e.result).status === 'valid') seen.valid++
@@ -392,21 +383,8 @@ describe('validate-logs engine: key rotation', () => {
     const dir = await mkdtemp(join(tmpdir(), 'opentrail-rotate-'))
     try {
       await buildChain(dir, 150)
-      const store = await LocalObjectStore.open(join(dir, 'buckets'))
-      const keys = await SigningKeyStore.open(
-        join(dir, 'keys'),
-        { now: () => new Date(T0) },
-        { rotationSeconds: 150 },
-      )
-      const t = new DigestTraverser(storeSource(store, keys), {
-        accountId: ACCOUNT,
-        trailName: 'audit',
-        homeRegion: 'us-east-1',
-        sourceRegion: 'us-east-1',
-        bucket: BUCKET,
-        start: new Date(T0),
-        end: new Date(T0 + 400_000),
-      })
+      const { store, keys } = await openChain(dir, T0, 150)
+      const t = new DigestTraverser(storeSource(store, keys), auditTarget())
       let changes = 0
       let valid = 0
       for await (const e of t.validate()) {

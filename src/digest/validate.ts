@@ -17,152 +17,30 @@
  *
  * I/O goes through `ValidationSource` (S3 and ListPublicKeys in the CLI). Results are events in
  * the order the AWS CLI prints them; log file checks run concurrently, each event carrying its
- * pending result.
+ * pending result. This module walks the chain; the port and events are in validation-events.ts,
+ * the listings in digest-listing.ts and the per-file checks in digest-check.ts.
  */
-import { promisify } from 'node:util'
-import { createGunzip, gunzip } from 'node:zlib'
-import { createHash } from 'node:crypto'
-import { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
+import { digestFolder, isoSeconds, type KeyScope } from '../delivery/keys.js'
+import { checkLogFile, DigestError, isNoSuchKey, verifyDigest } from './digest-check.js'
+import type { DigestFile } from './digest-file.js'
 import {
-  dayFolder,
-  digestFileKey,
-  digestFileStamp,
-  digestFolder,
-  logFolder,
-  type KeyScope,
-} from '../delivery/keys.js'
+  digestKeyStamp,
+  escapeRe,
+  HOUR,
+  listDigests,
+  listLogFiles,
+  parseStamp,
+} from './digest-listing.js'
 import {
-  publicKeyFromPkcs1Der,
-  stringToSign,
-  verifyHex,
-  type DigestFile,
-  type DigestLogFile,
-} from './digest-file.js'
+  ValidationError,
+  type SourceObject,
+  type ValidationEvent,
+  type ValidationSource,
+  type ValidationTarget,
+} from './validation-events.js'
 
-export interface SourceObject {
-  body: Buffer
-  metadata: Record<string, string>
-}
-
-export interface ValidationSource {
-  /** Keys under `prefix` after `startAfter`, in S3 (byte) order. */
-  listKeys(bucket: string, prefix: string, startAfter: string): AsyncIterable<string>
-  /** Rejects with an error named (or coded) `NoSuchKey` when the object does not exist. */
-  getObject(bucket: string, key: string): Promise<SourceObject>
-  /** Public keys (PKCS#1 DER) whose validity overlaps [start, end], by fingerprint. */
-  publicKeys(start: Date, end: Date): Promise<Map<string, Buffer>>
-  /** Objects under `prefix` with their LastModified; enables the inserted log file check. */
-  listObjects?(bucket: string, prefix: string): AsyncIterable<{ key: string; lastModified: Date }>
-}
-
-export interface ValidationTarget {
-  accountId: string
-  trailName: string
-  homeRegion: string
-  /** The region whose digests are validated (the AWS CLI's --region; default the home region). */
-  sourceRegion: string
-  organizationId?: string
-  bucket: string
-  prefix?: string
-  start: Date
-  end: Date
-  /**
-   * GetTrailStatus's LatestDigestDeliveryTime, read before listing: when it is an interval or more
-   * after the newest digest found, the newest digests were deleted (the AWS CLI cannot tell).
-   */
-  latestDigestDelivery?: Date
-}
-
-export type LogResult =
-  | { status: 'valid' }
-  | { status: 'hash-mismatch' }
-  | { status: 'not-found' }
-  | { status: 'invalid-format' }
-  | { status: 'error'; message: string }
-
-export type ValidationEvent =
-  | { type: 'listed'; digests: number; backfill: boolean }
-  | { type: 'digest-valid'; bucket: string; key: string; backfill: boolean; digest: DigestFile }
-  | { type: 'digest-invalid'; message: string; backfill: boolean }
-  | { type: 'digest-missing'; bucket: string; key: string; backfill: boolean }
-  | {
-      type: 'digests-missing-inferred'
-      bucket: string
-      count: number
-      /** End time of the older digest that was found. */
-      from: Date
-      /** End time of the missing digest that the newer one names. */
-      to: Date
-      folder: string
-    }
-  | {
-      type: 'newest-missing'
-      bucket: string
-      count: number
-      /** End time of the newest digest found. */
-      newestEnd: Date
-      latestDelivery: Date
-      folder: string
-    }
-  | { type: 'gap'; nextEnd: Date; lastStart: Date; backfill: boolean }
-  | {
-      type: 'key-change'
-      bucket: string
-      newerKey: string
-      olderKey: string
-      newerFingerprint: string
-      olderFingerprint: string
-    }
-  | { type: 'log'; bucket: string; key: string; result: Promise<LogResult> }
-  /** A log file in the time valid digests cover that none of them lists (inserted). */
-  | { type: 'log-unlisted'; bucket: string; key: string }
-
-export class ValidationError extends Error {
-  override name = 'ValidationError'
-}
-
-/** Raised for a digest that fails; `message` is the AWS CLI's whole output line. */
-class DigestError extends Error {}
-
-const REQUIRED = [
-  'digestPublicKeyFingerprint',
-  'digestS3Bucket',
-  'digestS3Object',
-  'previousDigestSignature',
-  'digestEndTime',
-  'digestStartTime',
-] as const
-
-const HOUR = 3_600_000
-const gunzipAsync = promisify(gunzip)
 /** Digests fetched ahead of the chain walk. */
 const DIGEST_PREFETCH = 8
-
-/** Any trail's digest file name (`…_CloudTrail-Digest_<region>_<trail>_<home>_<stamp>.json.gz`). */
-const OTHER_DIGEST = /_CloudTrail-Digest_[^/]+_\d{8}T\d{6}Z\.json\.gz$/
-
-export const isBackfillKey = (key: string) => key.endsWith('_backfill.json.gz')
-
-/** The `YYYYMMDDTHHmmssZ` end time embedded in a digest key. */
-export const digestKeyStamp = (key: string) =>
-  isBackfillKey(key) ? key.slice(-33, -17) : key.slice(-24, -8)
-
-export function parseStamp(stamp: string): Date | undefined {
-  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(stamp)
-  if (!m) return undefined
-  const n = (i: number) => Number(m[i])
-  return new Date(Date.UTC(n(1), n(2) - 1, n(3), n(4), n(5), n(6)))
-}
-
-const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&')
-
-export const isNoSuchKey = (err: unknown): boolean => {
-  const e = err as { name?: unknown; Code?: unknown }
-  return e?.name === 'NoSuchKey' || e?.Code === 'NoSuchKey'
-}
-
-const display = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z')
 
 /** Runs at most `n` tasks at a time. */
 export function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
@@ -178,19 +56,6 @@ export function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
       queue.shift()?.()
     }
   }
-}
-
-/** Bodies up to this size are gunzipped in one call (libuv's pool); larger ones stream. */
-const ONE_SHOT_GUNZIP = 8 * 1024 * 1024
-
-/** SHA-256 (hex) of the gunzipped content; rejects when the bytes are not gzip. */
-export async function gunzipSha256(body: Buffer): Promise<string> {
-  const hash = createHash('sha256')
-  if (body.length <= ONE_SHOT_GUNZIP) return hash.update(await gunzipAsync(body)).digest('hex')
-  await pipeline(Readable.from([body]), createGunzip(), async (src: AsyncIterable<Buffer>) => {
-    for await (const chunk of src) hash.update(chunk)
-  })
-  return hash.digest('hex')
 }
 
 export class DigestTraverser {
@@ -229,88 +94,22 @@ export class DigestTraverser {
   /** Standard digests, then backfill digests, as the AWS CLI validates them. */
   async *validate(): AsyncGenerator<ValidationEvent> {
     // The trail's log folders are listed while the chain is walked.
-    const listing = this.listLogFiles()
+    const listing = listLogFiles(this.source, this.t, this.scope, this.runDigest)
     listing.catch(() => undefined)
     yield* this.traverse(false)
     yield* this.traverse(true)
     yield* this.unlisted(await listing)
   }
 
-  /** Log files (with LastModified) in the trail's log folder for the days of the range. */
-  private async listLogFiles(): Promise<{ key: string; lastModified: Date }[]> {
-    const list = this.source.listObjects?.bind(this.source)
-    if (!list) return []
-    const { start, end } = this.t
-    const folder = logFolder(this.scope)
-    const days: string[] = []
-    const first = Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), start.getUTCDate())
-    for (let day = first; day <= end.getTime(); day += 24 * HOUR)
-      days.push(`${folder}/${dayFolder(new Date(day))}/`)
-    const out: { key: string; lastModified: Date }[][] = await Promise.all(
-      days.map((prefix) =>
-        this.runDigest(async () => {
-          const got: { key: string; lastModified: Date }[] = []
-          for await (const o of list(this.t.bucket, prefix)) got.push(o)
-          return got
-        }),
-      ),
-    )
-    return out.flat()
-  }
-
-  private async listDigests(bucket: string, backfill: boolean): Promise<string[]> {
-    const { start, end } = this.t
-    const marker = digestFileKey(
-      this.scope,
-      this.t.trailName,
-      this.t.homeRegion,
-      new Date(start.getTime() - 60_000),
-    )
-    const re = new RegExp(
-      '^' +
-        (this.t.prefix ? escapeRe(this.t.prefix) + '/' : '') +
-        `AWSLogs/${this.t.organizationId ? escapeRe(this.t.organizationId) + '/' : ''}` +
-        `${escapeRe(this.t.accountId)}/CloudTrail-Digest/${escapeRe(this.t.sourceRegion)}/` +
-        `\\d+/\\d+/\\d+/${escapeRe(this.t.accountId)}_CloudTrail-Digest_` +
-        `${escapeRe(this.t.sourceRegion)}_${escapeRe(this.t.trailName)}_` +
-        `${escapeRe(this.t.homeRegion)}_.+(?:_backfill)?\\.json\\.gz$`,
-    )
-    const from = digestFileStamp(start)
-    const to = digestFileStamp(new Date(end.getTime() + HOUR))
-    const out: string[] = []
-    const others = !backfill && bucket === this.t.bucket && this.otherDigests.length === 0
-    const folder = digestFolder(this.scope)
-    const lastDay = dayFolder(new Date(end.getTime() + HOUR))
-    let past = false
-    for await (const key of this.source.listKeys(bucket, folder, marker)) {
-      // Past the range: only other trails' digests of the last day folder are still wanted.
-      if (past && key.slice(folder.length + 1, folder.length + 11) > lastDay) break
-      if (!re.test(key)) {
-        // Other trails' digests in the same folder account for their own log files.
-        if (others && OTHER_DIGEST.test(key)) {
-          const stamp = digestKeyStamp(key)
-          if (stamp >= from && stamp <= to) this.otherDigests.push(key)
-        }
-        continue
-      }
-      const stamp = digestKeyStamp(key)
-      if (!parseStamp(stamp)) continue
-      if (stamp > to) {
-        if (!others) break
-        past = true
-        continue
-      }
-      if (stamp < from) continue
-      if (isBackfillKey(key) === backfill) out.push(key)
-    }
-    return out
+  private listDigests(bucket: string, backfill: boolean): Promise<string[]> {
+    return listDigests(this.source, this.t, this.scope, bucket, backfill, this.otherDigests)
   }
 
   private async loadKeys(start: Date, end: Date): Promise<Map<string, Buffer>> {
     const keys = await this.source.publicKeys(start, end)
     if (keys.size === 0) {
       throw new ValidationError(
-        `No public keys found between ${display(start)} and ${display(end)}`,
+        `No public keys found between ${isoSeconds(start)} and ${isoSeconds(end)}`,
       )
     }
     return keys
@@ -412,7 +211,7 @@ export class DigestTraverser {
           type: 'log',
           bucket: log.s3Bucket,
           key: log.s3Object,
-          result: this.run(() => this.checkLog(log)),
+          result: this.run(() => checkLogFile(this.source, log)),
         }
       }
       const prevBucket = digest.previousDigestS3Bucket ?? undefined
@@ -551,82 +350,11 @@ export class DigestTraverser {
     const ahead = this.prefetched.get(id)
     this.prefetched.delete(id)
     const obj = await (ahead ?? this.runDigest(() => this.source.getObject(bucket, key)))
-    const invalid = (why: string) =>
-      new DigestError(`Digest file\ts3://${bucket}/${key}\tINVALID: ${why}`)
-    let raw: Buffer
-    let digest: DigestFile
-    try {
-      raw = await gunzipAll(obj.body)
-      digest = JSON.parse(raw.toString('utf8')) as DigestFile
-    } catch {
-      throw invalid('invalid format')
-    }
-    const signature = obj.metadata['signature']
-    if (signature === undefined || obj.metadata['signature-algorithm'] === undefined) {
-      throw invalid('signature verification failed')
-    }
-    let generated: string | undefined
-    if (backfill) {
-      generated = obj.metadata['backfill-generation-timestamp']
-      if (generated === undefined) throw invalid('invalid format')
-    }
-    if (digest === null || typeof digest !== 'object' || REQUIRED.some((k) => !(k in digest))) {
-      throw invalid('invalid format')
-    }
-    if (digest.digestS3Bucket !== bucket || digest.digestS3Object !== key) {
-      throw invalid('has been moved from its original location')
-    }
-    const fp = digest.digestPublicKeyFingerprint
-    if (!keys.has(fp) && backfill && generated) {
-      const at = new Date(generated).getTime()
-      for (const [k, v] of await this.source.publicKeys(new Date(at - HOUR), new Date(at + HOUR))) {
-        keys.set(k, v)
-      }
-    }
-    const der = keys.get(fp)
-    if (!der) {
-      throw invalid(`public key not found in region ${this.t.homeRegion} for fingerprint ${fp}`)
-    }
-    let publicKey
-    try {
-      publicKey = publicKeyFromPkcs1Der(der)
-    } catch {
-      throw invalid(`Unable to load PKCS #1 key with fingerprint ${fp}`)
-    }
-    if (!verifyHex(publicKey, stringToSign(digest, raw), signature)) {
-      throw invalid('signature verification failed')
-    }
-    if (
-      Number.isNaN(Date.parse(digest.digestStartTime)) ||
-      Number.isNaN(Date.parse(digest.digestEndTime))
-    ) {
-      throw invalid('invalid format')
-    }
-    return digest
+    return verifyDigest(
+      obj,
+      { bucket, key, backfill, homeRegion: this.t.homeRegion },
+      keys,
+      this.source,
+    )
   }
-
-  private async checkLog(log: DigestLogFile): Promise<LogResult> {
-    let body: Buffer
-    try {
-      body = (await this.source.getObject(log.s3Bucket, log.s3Object)).body
-    } catch (err) {
-      if (isNoSuchKey(err)) return { status: 'not-found' }
-      return { status: 'error', message: String((err as Error).message ?? err) }
-    }
-    try {
-      const hash = await gunzipSha256(body)
-      return hash === log.hashValue ? { status: 'valid' } : { status: 'hash-mismatch' }
-    } catch {
-      return { status: 'invalid-format' }
-    }
-  }
-}
-
-async function gunzipAll(body: Buffer): Promise<Buffer> {
-  if (body.length <= ONE_SHOT_GUNZIP) return gunzipAsync(body)
-  const chunks: Buffer[] = []
-  await pipeline(Readable.from([body]), createGunzip(), async (src: AsyncIterable<Buffer>) => {
-    for await (const chunk of src) chunks.push(chunk)
-  })
-  return Buffer.concat(chunks)
 }

@@ -1,19 +1,14 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { gunzipSync, gzipSync } from 'node:zlib'
 import fc from 'fast-check'
-import {
-  compareKeys,
-  decodeSegment,
-  encodeSegment,
-  InvalidBucketNameError,
-  LocalObjectStore,
-  type ListEntry,
-} from './local-store.js'
+import { compareKeys, decodeSegment, encodeSegment, InvalidBucketNameError } from './local-keys.js'
+import type { ListEntry } from './local-listing.js'
+import { LocalObjectStore } from './local-store.js'
+import { tempLocalStore, type TempLocalStore } from './testing.js'
 import {
   BucketNotEmptyError,
   hasBucketAdmin,
@@ -31,15 +26,15 @@ async function collect(it: AsyncIterable<ListEntry>): Promise<string[]> {
 }
 
 describe('LocalObjectStore', () => {
+  let temp: TempLocalStore
   let root: string
   let store: LocalObjectStore
   before(async () => {
-    root = await mkdtemp(join(tmpdir(), 'opentrail-objects-'))
-    store = await LocalObjectStore.open(join(root, 'buckets'))
+    temp = await tempLocalStore('objects')
+    root = temp.root
+    store = temp.store
   })
-  after(async () => {
-    await rm(root, { recursive: true, force: true })
-  })
+  after(() => temp.remove())
 
   it('implements the optional capabilities', () => {
     assert.ok(hasBucketSettings(store))

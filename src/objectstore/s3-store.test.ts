@@ -5,11 +5,8 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { HeadObjectCommand } from '@aws-sdk/client-s3'
-import { LocalObjectStore } from './local-store.js'
+import { tempLocalStore, type TempLocalStore } from './testing.js'
 import {
   BucketNotEmptyError,
   hasBucketAdmin,
@@ -175,16 +172,12 @@ function contract(name: string, make: () => ObjectStore) {
   })
 }
 
-let root: string
-let local: LocalObjectStore
+let temp: TempLocalStore
 before(async () => {
-  root = await mkdtemp(join(tmpdir(), 'opentrail-contract-'))
-  local = await LocalObjectStore.open(join(root, 'buckets'))
+  temp = await tempLocalStore('contract')
 })
-after(async () => {
-  await rm(root, { recursive: true, force: true })
-})
-contract('local directory', () => local)
+after(() => temp.remove())
+contract('local directory', () => temp.store)
 
 const haveMoto = motoAvailable()
 if (!haveMoto) {

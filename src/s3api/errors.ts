@@ -32,6 +32,27 @@ export const malformedXml = () =>
     'The XML you provided was not well-formed or did not validate against our published schema',
     400,
   )
+export const noSuchUpload = (uploadId?: string) =>
+  new S3Error(
+    'NoSuchUpload',
+    'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
+    404,
+    uploadId === undefined ? {} : { UploadId: uploadId },
+  )
+export const bucketNotEmpty = (bucket: string) =>
+  new S3Error('BucketNotEmpty', 'The bucket you tried to delete is not empty', 409, {
+    BucketName: bucket,
+  })
+export const noSuchBucketPolicy = (bucket: string) =>
+  new S3Error('NoSuchBucketPolicy', 'The bucket policy does not exist', 404, { BucketName: bucket })
+/** A failed If-Match / If-None-Match (etc.); `condition` names the header when S3 does. */
+export const preconditionFailed = (condition?: string) =>
+  new S3Error(
+    'PreconditionFailed',
+    'At least one of the pre-conditions you specified did not hold',
+    412,
+    condition === undefined ? {} : { Condition: condition },
+  )
 export const notImplemented = (what: string) =>
   new S3Error(
     'NotImplemented',

@@ -30,7 +30,8 @@ import {
   sourceIp,
   tlsOf,
 } from './events.js'
-import { runOperation, type OpContext, type OpResult } from './operations.js'
+import type { OpContext, OpResult } from './op-common.js'
+import { runOperation } from './operations.js'
 import { payloadSpec, signingKey, type ChunkSigning } from './payload.js'
 import { resolveOperation, splitPath, type OpInfo } from './routing.js'
 import { errorDocument } from './xml.js'

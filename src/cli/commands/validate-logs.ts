@@ -17,13 +17,13 @@ import {
   ListPublicKeysCommand,
 } from '@aws-sdk/client-cloudtrail'
 import { Command, InvalidArgumentError } from 'commander'
+import { DigestTraverser } from '../../digest/validate.js'
 import {
-  DigestTraverser,
   ValidationError,
   type LogResult,
   type ValidationEvent,
   type ValidationSource,
-} from '../../digest/validate.js'
+} from '../../digest/validation-events.js'
 import { S3Reader } from '../../digest/s3-source.js'
 import { parseTime } from '../args.js'
 import {

@@ -19,47 +19,34 @@
  *   (block-index.ts). A lookup scans only candidate blocks, newest first, and stops as soon as no
  *   further block can hold a row newer than the page it has.
  * Batches reach DuckDB as one CSV file read by `read_csv` (parsed in DuckDB's threads, not ours).
+ *
+ * This module holds the schema, the state (blocks, interned fragments) and the writes; a row's
+ * columns and keys are in history-rows.ts, lookups in history-query.ts.
  */
 import { unlink, writeFile } from 'node:fs/promises'
-import {
-  DuckDBInstance,
-  type DuckDBConnection,
-  type DuckDBPreparedStatement,
-} from '@duckdb/node-api'
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
 import { open as openLmdb, type Database } from 'lmdb'
 import { accountOf, type CloudTrailRecord } from '../../events/record.js'
 import type { LogEntry } from '../../pipeline/event-log.js'
 import type { Sink } from '../../pipeline/sink.js'
-import type { HistoryRow, HistoryStore, LookupAttributeKey, LookupQuery } from '../history-port.js'
-import { attrPrefix, Bloom, BLOCK_ROWS, newBlock, scopeKey, type Block } from './block-index.js'
-import { decodeRecord, encodeRecord } from './record-codec.js'
-import { decodePayload, encodePayload } from './row-payload.js'
+import type { HistoryRow, HistoryStore, LookupQuery } from '../history-port.js'
+import { Bloom, BLOCK_ROWS, newBlock, scopeKey, type Block } from './block-index.js'
+import { findPage, ReaderPool, rebuildRows } from './history-query.js'
+import {
+  addKeys,
+  csvLine,
+  CSV_COLUMNS,
+  HISTORY_COLUMNS,
+  isHistoryEvent,
+  rowChars,
+  SEP,
+  usernameOf,
+  type Row,
+  type RowKeys,
+} from './history-rows.js'
+import { encodeRecord } from './record-codec.js'
+import { encodePayload } from './row-payload.js'
 
-const COLUMN: Record<LookupAttributeKey, string> = {
-  EventId: 'event_id',
-  EventName: 'event_name',
-  ReadOnly: 'read_only',
-  Username: 'username',
-  EventSource: 'event_source',
-  AccessKeyId: 'access_key_id',
-  ResourceType: 'resource_types',
-  ResourceName: 'resource_names',
-}
-
-/** Short attribute codes in Bloom keys. */
-const CODE: Record<LookupAttributeKey, string> = {
-  EventId: 'I',
-  EventName: 'N',
-  ReadOnly: 'R',
-  Username: 'U',
-  EventSource: 'S',
-  AccessKeyId: 'K',
-  ResourceType: 'T',
-  ResourceName: 'A',
-}
-
-/** Separator around each resource type / name in the resource columns. */
-const SEP = '\u001f'
 const ROW_GROUP_ROWS = 16_384
 
 const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`
@@ -67,97 +54,8 @@ const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`
 /** DuckDB connections for lookups (each with its own prepared statements). */
 const READERS = 3
 
-interface Reader {
-  conn: DuckDBConnection
-  stmts: Map<string, DuckDBPreparedStatement>
-}
-
 /** Interned fragments kept in memory (both directions) before the cache is dropped and refilled. */
 const MAX_CACHED_PARTS = 200_000
-
-const HISTORY_COLUMNS = `
-  seq BIGINT NOT NULL,
-  t BIGINT NOT NULL,
-  account VARCHAR NOT NULL,
-  region VARCHAR NOT NULL,
-  category VARCHAR NOT NULL,
-  event_id VARCHAR,
-  event_name VARCHAR,
-  event_source VARCHAR,
-  username VARCHAR,
-  access_key_id VARCHAR,
-  read_only VARCHAR,
-  resource_types VARCHAR,
-  resource_names VARCHAR`
-
-const CSV_COLUMNS = `{${HISTORY_COLUMNS.split(',')
-  .map((c) => c.trim().split(/\s+/))
-  .map(([name, type]) => `'${name}': '${type}'`)
-  .join(', ')}}`
-
-/** The Username lookup attribute as AWS derives it from userIdentity. */
-export function usernameOf(r: CloudTrailRecord): string {
-  const u = r.userIdentity ?? { type: '' }
-  if (u.userName) return u.userName
-  if (u.type === 'Root') return 'root'
-  const arn = u.arn ?? ''
-  const slash = arn.lastIndexOf('/')
-  return slash >= 0 ? arn.slice(slash + 1) : ''
-}
-
-export function isHistoryEvent(r: CloudTrailRecord): boolean {
-  if (r.eventCategory === 'Insight' || r.eventType === 'AwsCloudTrailInsight') return true
-  return r.managementEvent !== false && (r.eventCategory ?? 'Management') === 'Management'
-}
-
-/** One `history` row in column order (numbers are BIGINT columns). */
-type Row = (string | number | null)[]
-
-function csvLine(row: Row): string {
-  let line = ''
-  for (let i = 0; i < row.length; i++) {
-    const v = row[i]!
-    if (i > 0) line += ','
-    line += typeof v === 'number' ? String(v) : q(v)
-  }
-  return line
-}
-
-function rowChars(row: Row): number {
-  let n = 0
-  for (const v of row) if (typeof v === 'string') n += v.length
-  return n
-}
-
-/** A CSV field: NULL is an empty unquoted field, strings are always quoted. */
-function q(s: string | null): string {
-  if (s === null) return ''
-  return s.indexOf('"') >= 0 ? `"${s.replaceAll('"', '""')}"` : `"${s}"`
-}
-
-/** The lookup keys of one row: its scope, and (attribute code, value) pairs within it. */
-interface RowKeys {
-  scope: string
-  attrs: string[] // code, value, code, value, ...
-}
-
-const prefixCache = new Map<string, Record<string, string>>()
-function prefixesOf(scope: string): Record<string, string> {
-  let p = prefixCache.get(scope)
-  if (!p) {
-    p = {}
-    for (const c of Object.values(CODE)) p[c] = attrPrefix(scope, c)
-    if (prefixCache.size > 10_000) prefixCache.clear()
-    prefixCache.set(scope, p)
-  }
-  return p
-}
-
-function addKeys(bloom: Bloom, k: RowKeys): void {
-  bloom.add(k.scope)
-  const p = prefixesOf(k.scope)
-  for (let i = 0; i < k.attrs.length; i += 2) bloom.add(p[k.attrs[i]!]!, k.attrs[i + 1])
-}
 
 export class DuckDbHistoryStore implements HistoryStore, Sink {
   readonly name = 'event-history'
@@ -167,8 +65,7 @@ export class DuckDbHistoryStore implements HistoryStore, Sink {
   private partTexts = new Map<number, string>()
   private writing: Promise<unknown> = Promise.resolve()
 
-  private readonly readers: Reader[] = []
-  private readerWaiters: ((r: Reader) => void)[] = []
+  private readonly pool = new ReaderPool()
 
   private constructor(
     private readonly path: string,
@@ -208,7 +105,7 @@ export class DuckDbHistoryStore implements HistoryStore, Sink {
     })
     const store = new DuckDbHistoryStore(path, instance, writer, rowsDb)
     for (let i = 0; i < READERS; i++)
-      store.readers.push({ conn: await connect(), stmts: new Map() })
+      store.pool.idle.push({ conn: await connect(), stmts: new Map() })
     await store.loadState()
     await store.migrateV0()
     return store
@@ -431,42 +328,15 @@ export class DuckDbHistoryStore implements HistoryStore, Sink {
           { csv },
         )
       } else if (rows.length > 0) {
-        const app = await this.writer.createAppender('history')
-        for (const row of rows) {
-          for (const v of row) {
-            if (v === null) app.appendNull()
-            else if (typeof v === 'number') app.appendBigInt(BigInt(v))
-            else app.appendVarchar(v)
-          }
-          app.endRow()
-        }
-        app.flushSync()
-        app.closeSync()
+        await appendRows(this.writer, 'history', rows)
       }
-      if (fresh.length > 0) {
-        const app = await this.writer.createAppender('parts')
-        for (const [id, text] of fresh) {
-          app.appendBigInt(BigInt(id))
-          app.appendVarchar(text)
-          app.endRow()
-        }
-        app.flushSync()
-        app.closeSync()
-      }
+      if (fresh.length > 0) await appendRows(this.writer, 'parts', fresh)
       if (completed.length > 0) {
-        const app = await this.writer.createAppender('blocks')
-        for (const b of completed) {
-          app.appendBigInt(BigInt(b.id))
-          app.appendBigInt(BigInt(b.firstSeq))
-          app.appendBigInt(BigInt(b.lastSeq))
-          app.appendBigInt(BigInt(b.minT))
-          app.appendBigInt(BigInt(b.maxT))
-          app.appendBigInt(BigInt(b.rows))
-          app.appendBlob(b.bloom.bits)
-          app.endRow()
-        }
-        app.flushSync()
-        app.closeSync()
+        await appendRows(
+          this.writer,
+          'blocks',
+          completed.map((b) => [b.id, b.firstSeq, b.lastSeq, b.minT, b.maxT, b.rows, b.bloom.bits]),
+        )
       }
       if (extraSql) await this.writer.run(extraSql)
       await this.writer.run(
@@ -490,166 +360,9 @@ export class DuckDbHistoryStore implements HistoryStore, Sink {
   }
 
   async lookup(q: LookupQuery): Promise<HistoryRow[]> {
-    const startMs = q.start.getTime()
-    const endMs = q.end.getTime()
-    const scope = scopeKey(q.accountId, q.region, q.category)
-    const prefixes = prefixesOf(scope)
-    const mayHold = (b: Block) =>
-      q.attributes.length === 0
-        ? b.bloom.has(scope)
-        : q.attributes.every((a) => b.bloom.has(prefixes[CODE[a.key]]!, a.value))
-    const cands = this.blocks.filter(
-      (b) =>
-        b.rows > 0 &&
-        b.maxT >= startMs &&
-        b.minT <= endMs &&
-        (!q.after || b.minT <= q.after.timeMs) &&
-        mayHold(b),
-    )
-    cands.sort((a, b) => b.maxT - a.maxT || b.id - a.id)
-
-    const where = [
-      'account = $account',
-      'region = $region',
-      'category = $category',
-      't >= $start',
-      't <= $end',
-    ]
-    const params: Record<string, string | number> = {
-      account: q.accountId,
-      region: q.region,
-      category: q.category,
-      start: startMs,
-      end: endMs,
-    }
-    q.attributes.forEach((a, i) => {
-      const col = COLUMN[a.key]
-      if (col.startsWith('resource_')) {
-        params[`a${i}`] = SEP + a.value + SEP
-        where.push(`contains(${col}, $a${i})`)
-      } else {
-        params[`a${i}`] = a.value
-        where.push(`${col} = $a${i}`)
-      }
-    })
-    if (q.after) {
-      params['at'] = q.after.timeMs
-      params['aseq'] = q.after.seq
-      where.push('(t < $at OR (t = $at AND seq < $aseq))')
-    }
-    const filter = where.join(' AND ')
-
-    let found: { seq: number; t: number }[] = []
-    let i = 0
-    let group = 1
-    const reader = await this.acquire()
-    try {
-      while (i < cands.length) {
-        const nth = found[q.limit - 1]
-        if (nth && cands[i]!.maxT < nth.t) break
-        const take = cands.slice(i, i + group)
-        i += take.length
-        group = Math.min(group * 4, 64)
-        const ranges = seqRanges(take)
-        let rows: unknown[][]
-        if (ranges.length === 1) {
-          const sql = `SELECT seq, t FROM history WHERE seq BETWEEN $lo AND $hi AND ${filter}
-            ORDER BY t DESC, seq DESC LIMIT ${q.limit}`
-          let stmt = reader.stmts.get(sql)
-          if (!stmt) {
-            stmt = await reader.conn.prepare(sql)
-            if (reader.stmts.size > 200) reader.stmts.clear()
-            reader.stmts.set(sql, stmt)
-          }
-          stmt.bind({ ...params, lo: ranges[0]![0], hi: ranges[0]![1] })
-          rows = (await stmt.runAndReadAll()).getRows()
-        } else {
-          // One sub-select per range, so that each prunes to its own row groups.
-          const sql = ranges
-            .map(
-              ([a, b]) =>
-                `SELECT seq, t FROM history WHERE seq BETWEEN ${a} AND ${b} AND ${filter}`,
-            )
-            .join(' UNION ALL ')
-          rows = (
-            await reader.conn.runAndReadAll(
-              `SELECT seq, t FROM (${sql}) ORDER BY t DESC, seq DESC LIMIT ${q.limit}`,
-              params,
-            )
-          ).getRows()
-        }
-        for (const row of rows) found.push({ seq: Number(row[0]), t: Number(row[1]) })
-        found.sort((a, b) => b.t - a.t || b.seq - a.seq)
-        if (found.length > q.limit) found = found.slice(0, q.limit)
-      }
-    } finally {
-      this.release(reader)
-    }
+    const found = await findPage(this.blocks, this.pool, q)
     if (found.length === 0) return []
-    return this.fetch(found, q.accountId, q.region)
-  }
-
-  private acquire(): Promise<Reader> {
-    const r = this.readers.pop()
-    if (r) return Promise.resolve(r)
-    return new Promise((resolve) => this.readerWaiters.push(resolve))
-  }
-
-  private release(r: Reader): void {
-    const w = this.readerWaiters.shift()
-    if (w) w(r)
-    else this.readers.push(r)
-  }
-
-  /** Rebuilds the record JSON of the given rows (newest first, as given) from LMDB and parts. */
-  private async fetch(
-    found: { seq: number; t: number }[],
-    account: string,
-    region: string,
-  ): Promise<HistoryRow[]> {
-    const payloads = found.map((f) => {
-      const b = this.rowsDb.getBinary(f.seq)
-      return b ? decodePayload(b) : undefined
-    })
-    const missing = new Set<number>()
-    for (const p of payloads) {
-      if (!p) continue
-      for (const id of [p.skelId, p.whoId, p.uaId])
-        if (id !== 0 && !this.partTexts.has(id)) missing.add(id)
-    }
-    if (missing.size > 0) {
-      const ids = [...missing]
-      const reader = await this.acquire()
-      try {
-        const p = await reader.conn.runAndReadAll(
-          `SELECT id, text FROM parts WHERE id IN (${ids.join(',')})`,
-        )
-        for (const [id, text] of p.getRows()) this.partTexts.set(Number(id), String(text))
-      } finally {
-        this.release(reader)
-      }
-    }
-    const out: HistoryRow[] = []
-    found.forEach((f, i) => {
-      const p = payloads[i]
-      if (!p) return // expired between the two steps
-      const skel = this.partTexts.get(p.skelId)
-      if (skel === undefined)
-        throw new Error(`ERR_HISTORY_PART: record fragment ${p.skelId} is missing`)
-      const body = decodeRecord(skel, {
-        timeMs: f.t,
-        account,
-        region,
-        eventId: p.eventId,
-        requestId: p.requestId,
-        sourceIp: p.sourceIp,
-        userAgent: p.uaId === 0 ? null : (this.partTexts.get(p.uaId) ?? null),
-        eventTime: p.eventTime,
-        who: p.whoId === 0 ? null : (this.partTexts.get(p.whoId) ?? null),
-      })
-      out.push({ seq: f.seq, timeMs: f.t, body })
-    })
-    return out
+    return rebuildRows(this.rowsDb, this.partTexts, this.pool, found, q.accountId, q.region)
   }
 
   async expire(before: Date): Promise<number> {
@@ -680,22 +393,29 @@ export class DuckDbHistoryStore implements HistoryStore, Sink {
   async close(): Promise<void> {
     await this.writing
     await this.writer.run('CHECKPOINT history_db').catch(() => undefined)
-    for (const r of this.readers) r.conn.closeSync()
+    for (const r of this.pool.idle) r.conn.closeSync()
     this.writer.closeSync()
     this.instance.closeSync()
     await this.rowsDb.close()
   }
 }
 
-/** Sequence ranges of blocks, adjacent blocks merged. */
-function seqRanges(blocks: Block[]): [number, number][] {
-  const sorted = [...blocks].sort((a, b) => a.firstSeq - b.firstSeq)
-  const out: [number, number][] = []
-  for (const b of sorted) {
-    const last = out[out.length - 1]
-    const prevBlockEnd = last ? blocks.find((x) => x.lastSeq === last[1]) : undefined
-    if (last && prevBlockEnd && b.id === prevBlockEnd.id + 1) last[1] = b.lastSeq
-    else out.push([b.firstSeq, b.lastSeq])
+/** Appends rows through a DuckDB appender: numbers as BIGINT, strings as VARCHAR, bytes as BLOB. */
+async function appendRows(
+  conn: DuckDBConnection,
+  table: string,
+  rows: readonly (readonly (string | number | Uint8Array | null)[])[],
+): Promise<void> {
+  const app = await conn.createAppender(table)
+  for (const row of rows) {
+    for (const v of row) {
+      if (v === null) app.appendNull()
+      else if (typeof v === 'number') app.appendBigInt(BigInt(v))
+      else if (typeof v === 'string') app.appendVarchar(v)
+      else app.appendBlob(v)
+    }
+    app.endRow()
   }
-  return out
+  app.flushSync()
+  app.closeSync()
 }
