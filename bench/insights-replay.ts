@@ -8,7 +8,7 @@
  *     [--strength 6] [--min-burst 15] [--store-views 0]
  *
  * `--store-views N` also counts every record in N event data stores' own views (Insights on N
- * stores that see every call, decision 0017); accuracy is judged on the account's view.
+ * stores that see every call, decision 0021); accuracy is judged on the account's view.
  */
 import { Detector } from '../src/insights/detector.js'
 import type { Transition } from '../src/insights/detector.js'
