@@ -32,7 +32,7 @@ export async function deleteStream(store: LogStore, g: LogGroup, name: string): 
       end: [g.id + 1, 0, 0],
     })) {
       if (value.s !== name) continue
-      bytes += value.m.length
+      bytes += Buffer.byteLength(value.m)
       void store.events.remove(key)
     }
     void store.streams.remove([g.id, name])
