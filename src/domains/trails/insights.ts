@@ -115,8 +115,9 @@ function eventDataStoreNotFound(ref: string): Error {
 }
 
 /**
- * Put/GetInsightSelectors name a trail or an event data store, never both. OpenTrail has trails
- * only, so a well-formed event data store reference is not found. Returns the trail name or ARN.
+ * Put/GetInsightSelectors name a trail or an event data store, never both. Requests naming only an
+ * event data store are answered by insights/eds-handlers.ts, which wraps these operations; what
+ * reaches here with one is refused with AWS's errors. Returns the trail name or ARN.
  */
 export function insightTarget(
   input: { trailName?: string; eventDataStore?: string; insightsDestination?: string },
