@@ -24,7 +24,7 @@ import {
   FilterLogEventsCommand,
   PutMetricFilterCommand,
 } from '@aws-sdk/client-cloudwatch-logs'
-import { jsonCall } from '../../src/packs/client.js'
+import { awsJsonCall } from '../../src/shared/aws-call.js'
 import { readAdminKey } from '../helpers/server.js'
 import { spawnServer, type ServerProcess } from '../helpers/process.js'
 
@@ -162,7 +162,7 @@ describe('e2e crash: CloudWatch Logs sink under SIGKILL', () => {
       'events stored more than once',
     )
     const stored = [...counts.values()].reduce((a, b) => a + b, 0)
-    const stats = await jsonCall<{ Datapoints: { Sum: number }[] }>({
+    const stats = await awsJsonCall<{ Datapoints: { Sum: number }[] }>({
       endpoint,
       region: 'us-east-1',
       credentials: async () => key,
