@@ -62,3 +62,34 @@ export async function spawnServer(
     },
   }
 }
+
+/** bin/opentrail.js, to run the CLI as a child process. */
+export const OPENTRAIL_BIN = BIN
+
+export interface CommandRun {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs a command; `env` entries set to undefined are removed from the environment. */
+export function runCommand(
+  cmd: string,
+  args: string[],
+  env: Record<string, string | undefined>,
+): Promise<CommandRun> {
+  const merged: Record<string, string | undefined> = { ...process.env, ...env }
+  for (const k of Object.keys(merged)) if (merged[k] === undefined) delete merged[k]
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: merged, stdio: 'pipe' })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
+    child.once('error', reject)
+    child.once('exit', (code) => resolve({ code, stdout, stderr }))
+  })
+}
+
+export const commandExists = (cmd: string) =>
+  runCommand('sh', ['-c', `command -v ${cmd}`], {}).then((r) => r.code === 0)
