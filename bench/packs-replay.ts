@@ -31,7 +31,8 @@ import { loadConfig } from '../src/config/load.js'
 import type { CloudTrailRecord } from '../src/events/record.js'
 import { startServer } from '../src/main.js'
 import { CIS_CONTROLS, CIS_NAMESPACE } from '../src/packs/cis.js'
-import { jsonCall, packApi } from '../src/packs/client.js'
+import { packApi } from '../src/packs/client.js'
+import { awsJsonCall } from '../src/shared/aws-call.js'
 import { alertTopic, enableCis, enableProtectTrail, importSigma } from '../src/packs/enable.js'
 import { PROTECT_TRAIL_RULE } from '../src/packs/protect-trail.js'
 import { createLogger } from '../src/telemetry/logger.js'
@@ -168,7 +169,7 @@ try {
 
   // CIS: metrics per 5 minutes, and the events each filter matched in the log group.
   const call = <T>(service: string, target: string, version: '1.0' | '1.1', input: object) =>
-    jsonCall<T>({
+    awsJsonCall<T>({
       endpoint: server.url,
       region: REGION,
       credentials,

@@ -2,7 +2,8 @@
  * @module cli/connection
  * How a CLI command reaches a server: `--endpoint-url`, `--region`, `--profile`, and credentials
  * from the standard AWS chain, falling back to a profile in `<data-dir>/credentials`. Commands
- * speak the public API through `@aws-sdk/client-cloudtrail`, as any AWS client would.
+ * speak the public APIs as any AWS client would: through an SDK client (`sdkClient`), or, for APIs
+ * without one here, a signed call (shared/aws-call) to `connect(opts)`.
  */
 import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
@@ -122,15 +123,45 @@ export function resolveEndpoint(flag: string | undefined): string {
   return flag ?? process.env['OPENTRAIL_ENDPOINT_URL'] ?? DEFAULT_ENDPOINT
 }
 
-export function cloudTrailClient(opts: ConnectionOptions): CloudTrailClient {
+/** Where and as whom a command calls: what its options resolve to (see the functions above). */
+export interface Connection {
+  endpoint: string
+  region: string
+  credentials: CredentialProvider
+  userAgent: string
+}
+
+export function connect(opts: ConnectionOptions): Connection {
   // OpenTrail targets Node 20; the SDK's notice about its future Node 22 floor is noise on a CLI.
   process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true'
   const dataDir = resolveDataDir(opts.dataDir)
-  return new CloudTrailClient({
+  return {
     endpoint: resolveEndpoint(opts.endpointUrl),
     region: resolveRegion({ ...opts, dataDir }),
     credentials: credentialProvider({ ...opts, dataDir }),
-    customUserAgent: CLI_USER_AGENT,
+    userAgent: CLI_USER_AGENT,
+  }
+}
+
+/** The configuration of an AWS SDK client for a connection. */
+export function sdkConfig(c: Connection) {
+  return {
+    endpoint: c.endpoint,
+    region: c.region,
+    credentials: c.credentials,
+    customUserAgent: c.userAgent,
     maxAttempts: 2,
-  })
+  }
+}
+
+/** An AWS SDK client (CloudTrail, SNS, EventBridge...) for a command's connection options. */
+export function sdkClient<C>(
+  Client: new (config: ReturnType<typeof sdkConfig>) => C,
+  opts: ConnectionOptions,
+): C {
+  return new Client(sdkConfig(connect(opts)))
+}
+
+export function cloudTrailClient(opts: ConnectionOptions): CloudTrailClient {
+  return sdkClient(CloudTrailClient, opts)
 }

@@ -9,11 +9,11 @@ import {
   CloudTrailClient,
   DescribeTrailsCommand,
   GetTrailStatusCommand,
-  ListPublicKeysCommand,
 } from '@aws-sdk/client-cloudtrail'
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
 import { DigestTraverser } from '../digest/validate.js'
 import type { LogResult, ValidationSource } from '../digest/validation-events.js'
+import { listPublicKeys } from '../shared/public-keys.js'
 
 export interface ValidateContext {
   endpoint: string
@@ -95,19 +95,7 @@ export async function validateTrail(
           metadata: r.Metadata ?? {},
         }
       },
-      async publicKeys(from, to) {
-        const keys = new Map<string, Buffer>()
-        let token: string | undefined
-        do {
-          const r = await cloudtrail.send(
-            new ListPublicKeysCommand({ StartTime: from, EndTime: to, NextToken: token }),
-          )
-          for (const k of r.PublicKeyList ?? [])
-            if (k.Fingerprint && k.Value) keys.set(k.Fingerprint, Buffer.from(k.Value))
-          token = r.NextToken
-        } while (token)
-        return keys
-      },
+      publicKeys: (from, to) => listPublicKeys(cloudtrail, from, to),
     }
     const traverser = new DigestTraverser(
       source,

@@ -2,27 +2,13 @@
  * @module import/client
  * A small client for the import API (AWS JSON 1.1, SigV4 for service `cloudtrail`), for the CLI and
  * scripts; the AWS SDKs have no commands for OpenTrail's own target prefix. Errors look like the
- * SDK's (a `name`, a `message` and `$metadata`), so callers can treat them alike.
+ * SDK's (`AwsCallError` from shared/aws-call: a `name`, a `message` and `$metadata`), so callers can
+ * treat them alike.
  */
-import { Hash } from '@smithy/hash-node'
-import { HttpRequest } from '@smithy/protocol-http'
-import { SignatureV4 } from '@smithy/signature-v4'
+import { awsJsonCall, type CallTarget } from '../shared/aws-call.js'
 import { IMPORT_TARGET_PREFIX } from './api.js'
 
-export interface Credentials {
-  accessKeyId: string
-  secretAccessKey: string
-  sessionToken?: string
-}
-
-export class ImportApiError extends Error {
-  readonly $metadata: { httpStatusCode: number; requestId?: string }
-  constructor(name: string, message: string, status: number, requestId?: string) {
-    super(message)
-    this.name = name
-    this.$metadata = { httpStatusCode: status, ...(requestId ? { requestId } : {}) }
-  }
-}
+export type { Credentials } from '../shared/aws-call.js'
 
 export interface WireImport {
   ImportId: string
@@ -47,73 +33,16 @@ export interface WireFailure {
 }
 
 export class ImportClient {
-  private readonly signer: SignatureV4
+  constructor(private readonly o: CallTarget) {}
 
-  constructor(
-    private readonly o: {
-      endpoint: string
-      region: string
-      credentials: () => Promise<Credentials>
-      userAgent?: string
-    },
-  ) {
-    this.signer = new SignatureV4({
-      credentials: o.credentials,
-      region: o.region,
+  call<T>(operation: string, input: Record<string, unknown>): Promise<T> {
+    return awsJsonCall<T>({
+      ...this.o,
       service: 'cloudtrail',
-      sha256: Hash.bind(null, 'sha256'),
-      uriEscapePath: true,
-      applyChecksum: false,
+      target: `${IMPORT_TARGET_PREFIX}.${operation}`,
+      version: '1.1',
+      input,
     })
-  }
-
-  async call<T>(operation: string, input: Record<string, unknown>): Promise<T> {
-    const url = new URL(this.o.endpoint)
-    const body = JSON.stringify(input)
-    const signed = await this.signer.sign(
-      new HttpRequest({
-        method: 'POST',
-        protocol: url.protocol,
-        hostname: url.hostname,
-        ...(url.port ? { port: Number(url.port) } : {}),
-        path: '/',
-        headers: {
-          host: url.host,
-          'content-type': 'application/x-amz-json-1.1',
-          'x-amz-target': `${IMPORT_TARGET_PREFIX}.${operation}`,
-          ...(this.o.userAgent ? { 'user-agent': this.o.userAgent } : {}),
-        },
-        body,
-      }),
-    )
-    const headers: Record<string, string> = {}
-    for (const [k, v] of Object.entries(signed.headers)) if (k !== 'host') headers[k] = String(v)
-    let res: Response
-    try {
-      res = await fetch(new URL('/', url), { method: 'POST', headers, body })
-    } catch (err) {
-      const cause = (err as { cause?: { code?: string } }).cause
-      throw Object.assign(new Error(`Could not reach ${this.o.endpoint}: ${String(cause?.code)}`), {
-        code: cause?.code,
-      })
-    }
-    const text = await res.text()
-    let json: Record<string, string | undefined> = {}
-    try {
-      json = text ? (JSON.parse(text) as Record<string, string | undefined>) : {}
-    } catch {
-      // a non-JSON error body: reported below with the status
-    }
-    if (!res.ok) {
-      const type = json['__type'] ?? res.headers.get('x-amzn-errortype') ?? 'UnknownError'
-      throw new ImportApiError(
-        type.slice(type.lastIndexOf('#') + 1),
-        json['message'] ?? json['Message'] ?? `HTTP ${res.status}`,
-        res.status,
-        res.headers.get('x-amzn-requestid') ?? undefined,
-      )
-    }
-    return json as unknown as T
   }
 
   start(input: Record<string, unknown>): Promise<WireImport> {

@@ -4,16 +4,12 @@
  * AWS JSON 1.1, SigV4 for service `cloudtrail`), for the CLI, tests and scripts. Errors carry the
  * AWS error code as `name`, like the SDK's.
  */
-import { Hash } from '@smithy/hash-node'
-import { HttpRequest } from '@smithy/protocol-http'
-import { SignatureV4 } from '@smithy/signature-v4'
+import { awsJsonCall, type CallTarget } from '../shared/aws-call.js'
 import { INSIGHTS_TARGET_PREFIX } from './api.js'
 
-export interface Credentials {
-  accessKeyId: string
-  secretAccessKey: string
-  sessionToken?: string
-}
+export type { Credentials } from '../shared/aws-call.js'
+/** The errors the client throws (the AWS code as `name`, `status`, `$metadata`). */
+export { AwsCallError as InsightsApiError } from '../shared/aws-call.js'
 
 export interface WireAttributionValue {
   Value: string
@@ -49,75 +45,17 @@ export interface WireAnomaly {
   Series?: { Minute: number; Count: number; Expected: number; Upper: number }[]
 }
 
-export class InsightsApiError extends Error {
-  constructor(
-    name: string,
-    message: string,
-    readonly status: number,
-  ) {
-    super(message)
-    this.name = name
-  }
-}
-
 export class InsightsClient {
-  private readonly signer: SignatureV4
+  constructor(private readonly o: CallTarget) {}
 
-  constructor(
-    private readonly o: {
-      endpoint: string
-      region: string
-      credentials: Credentials | (() => Promise<Credentials>)
-      /** Milliseconds to add to the local clock when signing (a server with another clock). */
-      clockOffsetMs?: number
-    },
-  ) {
-    this.signer = new SignatureV4({
-      credentials: o.credentials,
-      region: o.region,
+  call<T>(operation: string, input: Record<string, unknown> = {}): Promise<T> {
+    return awsJsonCall<T>({
+      ...this.o,
       service: 'cloudtrail',
-      sha256: Hash.bind(null, 'sha256'),
-      uriEscapePath: true,
-      applyChecksum: false,
+      target: `${INSIGHTS_TARGET_PREFIX}.${operation}`,
+      version: '1.1',
+      input,
     })
-  }
-
-  async call<T>(operation: string, input: Record<string, unknown> = {}): Promise<T> {
-    const url = new URL(this.o.endpoint)
-    const body = JSON.stringify(input)
-    const signed = await this.signer.sign(
-      new HttpRequest({
-        method: 'POST',
-        protocol: url.protocol,
-        hostname: url.hostname,
-        ...(url.port ? { port: Number(url.port) } : {}),
-        path: '/',
-        headers: {
-          host: url.host,
-          'content-type': 'application/x-amz-json-1.1',
-          'x-amz-target': `${INSIGHTS_TARGET_PREFIX}.${operation}`,
-        },
-        body,
-      }),
-      { signingDate: new Date(Date.now() + (this.o.clockOffsetMs ?? 0)) },
-    )
-    const headers: Record<string, string> = {}
-    for (const [k, v] of Object.entries(signed.headers)) if (k !== 'host') headers[k] = String(v)
-    const res = await fetch(new URL('/', url), { method: 'POST', headers, body })
-    const text = await res.text()
-    const json = (text ? JSON.parse(text) : {}) as Record<string, unknown> & {
-      __type?: string
-      message?: string
-    }
-    if (!res.ok) {
-      const type = json.__type ?? res.headers.get('x-amzn-errortype') ?? 'UnknownError'
-      throw new InsightsApiError(
-        type.slice(type.lastIndexOf('#') + 1),
-        json.message ?? `HTTP ${res.status}`,
-        res.status,
-      )
-    }
-    return json as T
   }
 
   async list(input: Record<string, unknown> = {}): Promise<WireAnomaly[]> {

@@ -13,15 +13,7 @@ import {
   PutTargetsCommand,
 } from '@aws-sdk/client-eventbridge'
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns'
-import { Hash } from '@smithy/hash-node'
-import { HttpRequest } from '@smithy/protocol-http'
-import { SignatureV4 } from '@smithy/signature-v4'
-
-export interface Credentials {
-  accessKeyId: string
-  secretAccessKey: string
-  sessionToken?: string
-}
+import { AwsCallError, awsJsonCall, type Credentials } from '../shared/aws-call.js'
 
 export interface PackApi {
   createTopic(name: string): Promise<string>
@@ -33,81 +25,6 @@ export interface PackApi {
   putMetricFilter(input: Record<string, unknown>): Promise<void>
   putMetricAlarm(input: Record<string, unknown>): Promise<void>
   trails(): Promise<{ name: string; logGroupArn?: string }[]>
-}
-
-export class PackApiError extends Error {
-  /** Shaped like the SDK's errors, so callers report both alike. */
-  readonly $metadata: { httpStatusCode: number }
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly status: number,
-  ) {
-    super(message)
-    this.name = code
-    this.$metadata = { httpStatusCode: status }
-  }
-}
-
-/** A signed AWS JSON call (1.0 or 1.1) for services without an SDK client here. */
-export async function jsonCall<T>(o: {
-  endpoint: string
-  region: string
-  credentials: () => Promise<Credentials>
-  service: string
-  target: string
-  version: '1.0' | '1.1'
-  input: Record<string, unknown>
-  userAgent?: string
-  /** Added to the local clock when signing (a server whose clock differs, e.g. a replay). */
-  clockOffsetMs?: number
-}): Promise<T> {
-  const url = new URL(o.endpoint)
-  const body = JSON.stringify(o.input)
-  const signer = new SignatureV4({
-    credentials: o.credentials,
-    region: o.region,
-    service: o.service,
-    sha256: Hash.bind(null, 'sha256'),
-    applyChecksum: false,
-  })
-  const signed = await signer.sign(
-    new HttpRequest({
-      method: 'POST',
-      protocol: url.protocol,
-      hostname: url.hostname,
-      ...(url.port ? { port: Number(url.port) } : {}),
-      path: '/',
-      headers: {
-        host: url.host,
-        'content-type': `application/x-amz-json-${o.version}`,
-        'x-amz-target': o.target,
-        ...(o.userAgent ? { 'user-agent': o.userAgent } : {}),
-      },
-      body,
-    }),
-    { signingDate: new Date(Date.now() + (o.clockOffsetMs ?? 0)) },
-  )
-  const headers: Record<string, string> = {}
-  for (const [k, v] of Object.entries(signed.headers)) if (k !== 'host') headers[k] = String(v)
-  const res = await fetch(new URL('/', url), { method: 'POST', headers, body })
-  const text = await res.text()
-  let json: Record<string, unknown> = {}
-  try {
-    json = text ? (JSON.parse(text) as Record<string, unknown>) : {}
-  } catch {
-    // reported below with the status
-  }
-  if (!res.ok) {
-    const str = (v: unknown) => (typeof v === 'string' ? v : undefined)
-    const type = str(json['__type']) ?? res.headers.get('x-amzn-errortype') ?? 'UnknownError'
-    throw new PackApiError(
-      type.slice(type.lastIndexOf('#') + 1),
-      str(json['message']) ?? str(json['Message']) ?? `HTTP ${res.status}`,
-      res.status,
-    )
-  }
-  return json as T
 }
 
 export function packApi(o: {
@@ -136,7 +53,7 @@ export function packApi(o: {
     target: string,
     version: '1.0' | '1.1',
     input: Record<string, unknown>,
-  ) => jsonCall({ ...o, service, target, version, input })
+  ) => awsJsonCall({ ...o, service, target, version, input })
   return {
     async createTopic(name) {
       const r = await sns.send(new CreateTopicCommand({ Name: name }))
@@ -157,7 +74,7 @@ export function packApi(o: {
       const r = await events.send(new PutTargetsCommand({ Rule: rule, Targets: targets }))
       if (r.FailedEntryCount) {
         const f = r.FailedEntries?.[0]
-        throw new PackApiError(
+        throw new AwsCallError(
           f?.ErrorCode ?? 'PutTargetsFailed',
           f?.ErrorMessage ?? 'PutTargets failed',
           400,
@@ -178,7 +95,7 @@ export function packApi(o: {
       try {
         await call('logs', 'Logs_20140328.CreateLogGroup', '1.1', { logGroupName: name })
       } catch (e) {
-        if ((e as PackApiError).code !== 'ResourceAlreadyExistsException') throw e
+        if ((e as AwsCallError).code !== 'ResourceAlreadyExistsException') throw e
       }
     },
     async putMetricFilter(input) {

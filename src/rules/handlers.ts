@@ -97,6 +97,16 @@ export function eventsOperations(rules: RulesService, notify: NotifyService): Op
       }
       return 'OpenTrail targets are SNS topic ARNs of this server or http(s) URLs.'
     }
+  /** EnableRule and DisableRule. */
+  const setStateOperation = (state: 'ENABLED' | 'DISABLED'): OperationTable[string] => ({
+    readOnly: false,
+    resource: (i, ctx) => ruleArn(i['Name'], ctx),
+    async handle(i, ctx) {
+      checkBus(i)
+      await rules.setState(ctx.accountId, ctx.region, String(i['Name']), state)
+      return {}
+    },
+  })
   return {
     PutRule: {
       readOnly: false,
@@ -148,24 +158,8 @@ export function eventsOperations(rules: RulesService, notify: NotifyService): Op
         return {}
       },
     },
-    EnableRule: {
-      readOnly: false,
-      resource: (i, ctx) => ruleArn(i['Name'], ctx),
-      async handle(i, ctx) {
-        checkBus(i)
-        await rules.setState(ctx.accountId, ctx.region, String(i['Name']), 'ENABLED')
-        return {}
-      },
-    },
-    DisableRule: {
-      readOnly: false,
-      resource: (i, ctx) => ruleArn(i['Name'], ctx),
-      async handle(i, ctx) {
-        checkBus(i)
-        await rules.setState(ctx.accountId, ctx.region, String(i['Name']), 'DISABLED')
-        return {}
-      },
-    },
+    EnableRule: setStateOperation('ENABLED'),
+    DisableRule: setStateOperation('DISABLED'),
     PutTargets: {
       readOnly: false,
       resource: (i, ctx) => ruleArn(i['Rule'], ctx),

@@ -5,10 +5,6 @@
  * bad input, and the Prometheus endpoint.
  */
 import assert from 'node:assert/strict'
-import { execFile, spawnSync } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { CloudWatchLogsClient, PutMetricFilterCommand } from '@aws-sdk/client-cloudwatch-logs'
 import {
@@ -18,27 +14,16 @@ import {
   StopLoggingCommand,
 } from '@aws-sdk/client-cloudtrail'
 import type { AlarmNotification } from '../../src/notify/port.js'
+import { AWS_CLI_VERSION, awsCli, type AwsCli } from '../helpers/aws-cli.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
-
-const hasAws = spawnSync('aws', ['--version'], { encoding: 'utf8' }).status === 0
-
-async function until<T>(fn: () => Promise<T | undefined>, what: string, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const v = await fn()
-    if (v !== undefined) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
+import { until } from '../helpers/wait.js'
 
 describe(
   'metric filters, metrics and alarms',
-  { skip: !hasAws && 'the AWS CLI is not installed' },
+  { skip: !AWS_CLI_VERSION && 'the AWS CLI is not installed' },
   () => {
     let ts: TestServer
-    let home: string
-    let env: NodeJS.ProcessEnv
+    let cliHome: AwsCli | undefined
     let account: string
     const notified: AlarmNotification[] = []
 
@@ -49,16 +34,7 @@ describe(
           notified.push(n)
         },
       })
-      home = await mkdtemp(join(tmpdir(), 'opentrail-alarms-cli-'))
-      env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')))
-      Object.assign(env, {
-        HOME: home,
-        AWS_CONFIG_FILE: join(home, 'no-config'),
-        AWS_SHARED_CREDENTIALS_FILE: ts.credentialsFile,
-        AWS_PROFILE: 'opentrail',
-        AWS_PAGER: '',
-        AWS_DEFAULT_REGION: 'us-east-1',
-      })
+      cliHome = await awsCli(ts, { region: 'us-east-1', tmpPrefix: 'opentrail-alarms-cli-' })
       const ct = ts.client()
       await ct.send(new CreateTrailCommand({ Name: 'main', S3BucketName: 'main-bucket' }))
       const d = await ct.send(new DescribeTrailsCommand({ trailNameList: ['main'] }))
@@ -66,31 +42,11 @@ describe(
     })
     after(async () => {
       await ts?.close()
-      if (home) await rm(home, { recursive: true, force: true })
+      await cliHome?.close()
     })
 
-    async function cli(
-      ...args: string[]
-    ): Promise<{ code: number; stdout: string; stderr: string }> {
-      return new Promise((resolve) => {
-        execFile(
-          'aws',
-          ['--endpoint-url', ts.url, '--output', 'json', ...args],
-          { env, timeout: 60_000 },
-          (err, stdout, stderr) =>
-            resolve({
-              code: err ? (typeof err.code === 'number' ? err.code : -1) : 0,
-              stdout,
-              stderr,
-            }),
-        )
-      })
-    }
-    async function ok<T = Record<string, unknown>>(...args: string[]): Promise<T> {
-      const r = await cli(...args)
-      assert.equal(r.code, 0, `aws ${args.join(' ')}: ${r.stderr}`)
-      return (r.stdout.trim() ? JSON.parse(r.stdout) : {}) as T
-    }
+    const cli = (...args: string[]) => cliHome!.aws(...args)
+    const ok = <T = Record<string, unknown>>(...args: string[]) => cliHome!.ok<T>(...args)
 
     it('a CIS "protect the trail" filter and alarm go to ALARM seconds after StopLogging', async () => {
       const group = 'CloudTrail/DefaultLogGroup'

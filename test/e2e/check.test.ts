@@ -5,11 +5,9 @@
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import {
   AddTagsCommand,
   CreateTrailCommand,
@@ -25,9 +23,8 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3'
 import { rawCall } from '../helpers/raw.js'
+import { opentrailEnv, runOpentrail } from '../helpers/process.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
-
-const BIN = fileURLToPath(new URL('../../bin/opentrail.js', import.meta.url))
 
 interface WireReport {
   Summary: { Passed: number; Failed: number; Unknown: number; NotApplicable: number }
@@ -49,14 +46,7 @@ describe('opentrail check against a started server', () => {
   before(async () => {
     ts = await startTestServer()
     home = await mkdtemp(join(tmpdir(), 'opentrail-check-home-'))
-    env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')))
-    Object.assign(env, {
-      HOME: home,
-      AWS_CONFIG_FILE: join(home, 'no-config'),
-      AWS_SHARED_CREDENTIALS_FILE: join(home, 'no-credentials'),
-      OPENTRAIL_DATA_DIR: ts.dataDir,
-    })
-    delete env['OPENTRAIL_ENDPOINT_URL']
+    env = opentrailEnv(home, ts.dataDir)
     s3 = new S3Client({
       endpoint: ts.url,
       region: 'us-east-1',
@@ -70,22 +60,8 @@ describe('opentrail check against a started server', () => {
     await rm(home, { recursive: true, force: true })
   })
 
-  function check(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        [BIN, 'check', '--endpoint-url', ts.url, ...args],
-        { env, timeout: 60_000 },
-        (err, stdout, stderr) => {
-          resolve({
-            code: err ? (typeof err.code === 'number' ? err.code : -1) : 0,
-            stdout,
-            stderr,
-          })
-        },
-      )
-    })
-  }
+  const check = (...args: string[]) =>
+    runOpentrail(['check', '--endpoint-url', ts.url, ...args], env, 60_000)
 
   it('fails every control for a fresh trail on a public bucket, then passes after remediation', async () => {
     const none = await check('-o', 'json')

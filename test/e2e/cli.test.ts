@@ -5,7 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -15,6 +15,7 @@ import {
   DescribeTrailsCommand,
   DeleteTrailCommand,
 } from '@aws-sdk/client-cloudtrail'
+import { opentrailEnv, runOpentrail } from '../helpers/process.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
 
 const BIN = fileURLToPath(new URL('../../bin/opentrail.js', import.meta.url))
@@ -33,33 +34,15 @@ describe('opentrail CLI against a started server', () => {
   before(async () => {
     ts = await startTestServer()
     home = await mkdtemp(join(tmpdir(), 'opentrail-cli-home-'))
-    env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')))
-    Object.assign(env, {
-      HOME: home,
-      AWS_CONFIG_FILE: join(home, 'no-config'),
-      AWS_SHARED_CREDENTIALS_FILE: join(home, 'no-credentials'),
-      OPENTRAIL_DATA_DIR: ts.dataDir,
-    })
-    delete env['OPENTRAIL_ENDPOINT_URL']
+    env = opentrailEnv(home, ts.dataDir)
   })
   after(async () => {
     await ts.close()
     await rm(home, { recursive: true, force: true })
   })
 
-  function cli(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-    return new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        [BIN, ...args],
-        { env: { ...env, ...extraEnv }, timeout: 30_000 },
-        (err, stdout, stderr) => {
-          const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0
-          resolve({ code, stdout, stderr })
-        },
-      )
-    })
-  }
+  const cli = (args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<CliResult> =>
+    runOpentrail(args, { ...env, ...extraEnv })
   const remote = (...args: string[]) => cli([...args, '--endpoint-url', ts.url])
 
   async function createTrail(name: string, client = ts.client()) {

@@ -17,6 +17,7 @@ import {
   StartLoggingCommand,
 } from '@aws-sdk/client-cloudtrail'
 import { LocalObjectStore } from '../../src/objectstore/local-store.js'
+import { waitForEveryAck } from '../helpers/crash.js'
 import { spawnServer, type ServerProcess } from '../helpers/process.js'
 import { readAdminKey } from '../helpers/server.js'
 
@@ -102,15 +103,10 @@ describe('trail delivery across SIGKILL (e2e)', () => {
     c = client(proc.url)
     await burst(c, 1000)
     const bucketDir = join(dataDir, 'buckets', BUCKET)
-    const deadline = Date.now() + 60_000
-    let counts = new Map<string, number>()
-    for (;;) {
-      counts = await deliveredCounts(bucketDir)
-      if (acked.every((id) => counts.has(id)) || Date.now() > deadline) break
-      await new Promise((r) => setTimeout(r, 250))
-    }
-    const missing = acked.filter((id) => !counts.has(id))
-    assert.deepEqual(missing, [], `${missing.length} of ${acked.length} acknowledged calls missing`)
+    const counts = await waitForEveryAck(acked, () => deliveredCounts(bucketDir), {
+      timeoutMs: 60_000,
+      pollMs: 250,
+    })
     const twice = [...counts].filter(([, n]) => n > 1)
     assert.deepEqual(twice, [], 'records delivered more than once')
     await proc.kill('SIGTERM')

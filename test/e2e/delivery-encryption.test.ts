@@ -7,10 +7,8 @@
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { gunzipSync } from 'node:zlib'
 import {
   CreateTrailCommand,
@@ -27,9 +25,11 @@ import {
 } from '@aws-sdk/client-s3'
 import { ImportClient } from '../../src/import/client.js'
 import { startMotoServer, type MotoServer } from '../../src/objectstore/testing/moto-server.js'
+import { commandExists, OPENTRAIL_BIN as BIN, runCommand } from '../helpers/process.js'
+import { s3Client } from '../helpers/s3.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
+import { waitFor } from '../helpers/wait.js'
 
-const BIN = fileURLToPath(new URL('../../bin/opentrail.js', import.meta.url))
 const ACCOUNT = '111122223333'
 const BUCKET = 'encrypted-trail-bucket'
 const KEY_ARN = `arn:aws:kms:us-east-1:${ACCOUNT}:alias/trail-key`
@@ -64,40 +64,6 @@ const accounts = [
     roles: [],
   },
 ]
-
-function run(cmd: string, args: string[], env: Record<string, string | undefined>) {
-  const merged: Record<string, string | undefined> = { ...process.env, ...env }
-  for (const k of Object.keys(merged)) if (merged[k] === undefined) delete merged[k]
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(cmd, args, { env: merged, stdio: 'pipe' })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
-    child.once('error', reject)
-    child.once('exit', (code) => resolve({ code, stdout, stderr }))
-  })
-}
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const v = await fn()
-    if (v !== undefined) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 200))
-  }
-}
-
-function s3Client(endpoint: string, key: { accessKeyId: string; secretAccessKey: string }) {
-  return new S3Client({
-    endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: key,
-    maxAttempts: 1,
-  })
-}
 
 async function listKeys(s3: S3Client): Promise<string[]> {
   const r = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'AWSLogs/' }))
@@ -255,7 +221,7 @@ describe('encryption at rest (e2e, embedded store)', () => {
     const st = await ts.client().send(new GetTrailStatusCommand({ Name: 'sealed' }))
     assert.equal(st.LatestDeliveryError, undefined)
     const start = new Date(Date.now() - 3600_000).toISOString()
-    const ours = await run(
+    const ours = await runCommand(
       process.execPath,
       [
         BIN,
@@ -283,7 +249,7 @@ describe('encryption at rest (e2e, embedded store)', () => {
     assert.match(ours.stdout, /(\d+)\/\1 log files valid/)
 
     // A caller without kms:Decrypt cannot validate: every file is reported, nothing crashes.
-    const denied = await run(
+    const denied = await runCommand(
       process.execPath,
       [
         BIN,
@@ -310,9 +276,8 @@ describe('encryption at rest (e2e, embedded store)', () => {
     assert.match(denied.stderr, /Digest file\ts3:\/\/.*\tINVALID: .*AccessDenied|not authorized/)
     assert.match(denied.stdout, /No valid digests found in range/)
 
-    const aws = await run('sh', ['-c', 'command -v aws'], {})
-    if (aws.code !== 0) return t.skip('aws is not on PATH')
-    const theirs = await run(
+    if (!(await commandExists('aws'))) return t.skip('aws is not on PATH')
+    const theirs = await runCommand(
       'aws',
       ['cloudtrail', 'validate-logs', '--trail-arn', trailArn, '--start-time', start],
       {

@@ -22,19 +22,15 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3'
 import { startMotoServer, type MotoServer } from '../../src/objectstore/testing/moto-server.js'
+import { s3Client } from '../helpers/s3.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
+import { waitFor as waitUntil } from '../helpers/wait.js'
 
 const BUCKET = 'outage-bucket'
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const v = await fn()
-    if (v !== undefined) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 200))
-  }
-}
+/** Delivery retries back off: a minute to wait by default. */
+const waitFor = <T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000) =>
+  waitUntil(what, fn, ms)
 
 for (const variant of ['embedded store', 'S3 adapter, moto_server'] as const) {
   describe(`delivery through a bucket outage (e2e, ${variant})`, () => {
@@ -57,13 +53,7 @@ for (const variant of ['embedded store', 'S3 adapter, moto_server'] as const) {
       } else {
         ts = await startTestServer({ deliveryIntervalSeconds: 1 })
       }
-      s3 = new S3Client({
-        endpoint: moto?.endpoint ?? ts.url,
-        region: 'us-east-1',
-        forcePathStyle: true,
-        credentials: { accessKeyId: ts.accessKeyId, secretAccessKey: ts.secretAccessKey },
-        maxAttempts: 1,
-      })
+      s3 = s3Client(moto?.endpoint ?? ts.url, ts)
     })
     after(async () => {
       await ts?.close()

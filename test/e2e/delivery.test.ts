@@ -9,9 +9,7 @@
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { fileURLToPath } from 'node:url'
 import { gunzipSync, gzipSync } from 'node:zlib'
 import {
   CreateTrailCommand,
@@ -30,48 +28,12 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3'
 import { startMotoServer, type MotoServer } from '../../src/objectstore/testing/moto-server.js'
+import { commandExists, OPENTRAIL_BIN as BIN, runCommand } from '../helpers/process.js'
+import { s3Client } from '../helpers/s3.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
+import { waitFor } from '../helpers/wait.js'
 
-const BIN = fileURLToPath(new URL('../../bin/opentrail.js', import.meta.url))
 const BUCKET = 'delivery-e2e-bucket'
-
-interface Run {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
-/** Runs a command; `env` entries set to undefined are removed from the environment. */
-function runCommand(
-  cmd: string,
-  args: string[],
-  env: Record<string, string | undefined>,
-): Promise<Run> {
-  const merged: Record<string, string | undefined> = { ...process.env, ...env }
-  for (const k of Object.keys(merged)) if (merged[k] === undefined) delete merged[k]
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: merged, stdio: 'pipe' })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
-    child.once('error', reject)
-    child.once('exit', (code) => resolve({ code, stdout, stderr }))
-  })
-}
-
-const commandExists = (cmd: string) =>
-  runCommand('sh', ['-c', `command -v ${cmd}`], {}).then((r) => r.code === 0)
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const v = await fn()
-    if (v !== undefined) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 200))
-  }
-}
 
 type Variant = 'embedded store, OpenTrail S3 API' | 'S3 adapter, moto_server'
 
@@ -104,13 +66,7 @@ for (const variant of [
         ts = await startTestServer({ deliveryIntervalSeconds: 1, digestIntervalSeconds: 3 })
         s3Endpoint = ts.url
       }
-      s3 = new S3Client({
-        endpoint: s3Endpoint,
-        region: 'us-east-1',
-        forcePathStyle: true,
-        credentials: { accessKeyId: ts.accessKeyId, secretAccessKey: ts.secretAccessKey },
-        maxAttempts: 1,
-      })
+      s3 = s3Client(s3Endpoint, ts)
       await s3.send(new CreateBucketCommand({ Bucket: BUCKET }))
       const client = ts.client()
       const created = await client.send(

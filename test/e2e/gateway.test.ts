@@ -1,25 +1,15 @@
 /**
- * The recording gateway in front of a real moto_server. The AWS CLI (`aws s3 …`, `aws s3api …`,
- * `aws dynamodb …`) and the AWS SDK (S3, EventBridge for AWS JSON, SNS for the query protocol) call
- * moto through the gateway, signing with OpenTrail keys; the calls are found again in LookupEvents
- * (management events) and in the log files of a trail with an S3 data-event selector (data events).
+ * The recording gateway in front of a real moto_server: the AWS CLI (`aws s3 …`, `aws s3api …`) and the AWS SDK (S3, EventBridge for AWS JSON, SNS for the
+ * query protocol) call moto through the gateway, signing with OpenTrail keys; the calls are found
+ * again in LookupEvents (management events) and in the log files of a trail with an S3 data-event
+ * selector (data events); unknown keys, bad signatures and IAM denials are refused and recorded.
+ * Shared setup: test/helpers/gateway.ts.
  */
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, spawnSync } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { request } from 'node:http'
-import { Agent as HttpsAgent } from 'node:https'
-import { tmpdir } from 'node:os'
-import { createServer } from 'node:net'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
-import { gunzipSync } from 'node:zlib'
-import {
-  CreateTrailCommand,
-  PutEventSelectorsCommand,
-  StartLoggingCommand,
-} from '@aws-sdk/client-cloudtrail'
 import {
   CreateEventBusCommand,
   DeleteEventBusCommand,
@@ -35,7 +25,6 @@ import {
   ListBucketsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  S3Client,
 } from '@aws-sdk/client-s3'
 import {
   CreateTopicCommand,
@@ -44,227 +33,17 @@ import {
   ListTopicsCommand,
   SNSClient,
 } from '@aws-sdk/client-sns'
-import { Hash } from '@smithy/hash-node'
-import { HttpRequest } from '@smithy/protocol-http'
-import { SignatureV4 } from '@smithy/signature-v4'
-import { startMotoServer, type MotoServer } from '../../src/objectstore/testing/moto-server.js'
-import { lookupAll, sdkError, type Recorded } from '../helpers/raw.js'
-import { startTestServer, type TestServer } from '../helpers/server.js'
-
-const ACCOUNT = '111122223333'
-const LIMITED = {
-  accessKeyId: 'AKIAGWLIMITED0000001',
-  secretAccessKey: 'gw-limited-secret-0000001',
-}
-const UNKNOWN = { accessKeyId: 'AKIAGWUNKNOWN0000001', secretAccessKey: 'gw-unknown-secret-000001' }
-const MIB = 1024 * 1024
-
-const accounts = [
-  {
-    accountId: ACCOUNT,
-    users: [
-      {
-        name: 'limited',
-        policies: [
-          {
-            Version: '2012-10-17',
-            Statement: [
-              { Effect: 'Allow', Action: ['s3:*', 'events:*', 'sns:*'], Resource: '*' },
-              { Effect: 'Deny', Action: 's3:CreateBucket', Resource: '*' },
-              { Effect: 'Deny', Action: 's3:PutObject', Resource: 'arn:aws:s3:::gw-sdk/secret/*' },
-              {
-                Effect: 'Deny',
-                Action: ['events:DeleteEventBus', 'sns:DeleteTopic'],
-                Resource: '*',
-              },
-              // Scoped to one topic: the ARN in the call's TopicArn parameter is what IAM sees.
-              {
-                Effect: 'Deny',
-                Action: 'sns:GetTopicAttributes',
-                Resource: 'arn:aws:sns:us-east-1:123456789012:gw-topic',
-              },
-            ],
-          },
-        ],
-        accessKeys: [LIMITED],
-      },
-    ],
-    roles: [],
-  },
-]
-
-type Key = { accessKeyId: string; secretAccessKey: string }
-type Params = Record<string, unknown>
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const v = await fn()
-    if (v !== undefined) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 200))
-  }
-}
-
-async function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port
-      srv.close(() => resolve(port))
-    })
-  })
-}
+import { sdkError, type Recorded } from '../helpers/raw.js'
+import { ACCOUNT, LIMITED, MIB, UNKNOWN, gatewayContext, type Params } from '../helpers/gateway.js'
+import type { TestServer } from '../helpers/server.js'
 
 describe('recording gateway in front of moto_server', () => {
-  let moto: MotoServer | undefined
   let ts: TestServer
   let gw: string
   let skip: string | undefined
-  let certDir: string | undefined
-  const TRAIL_BUCKET = 'gw-trail-logs'
-
-  /** Runs the AWS CLI against `endpoint`, with the bootstrap administrator's key. */
-  function aws(
-    args: string[],
-    endpoint = gw,
-  ): Promise<{ code: number | null; stderr: string; stdout: string }> {
-    return new Promise((resolve, reject) => {
-      const child = spawn('aws', ['--endpoint-url', endpoint, ...args], {
-        env: {
-          PATH: process.env['PATH'] ?? '',
-          HOME: ts.dataDir,
-          AWS_CONFIG_FILE: join(ts.dataDir, 'no-aws-config'),
-          AWS_SHARED_CREDENTIALS_FILE: ts.credentialsFile,
-          AWS_PROFILE: 'opentrail',
-          AWS_DEFAULT_REGION: 'us-east-1',
-          AWS_MAX_ATTEMPTS: '1',
-          AWS_PAGER: '',
-        },
-        cwd: ts.dataDir,
-      })
-      let stdout = ''
-      let stderr = ''
-      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
-      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
-      child.on('error', reject)
-      child.on('close', (code) => resolve({ code, stdout, stderr }))
-      child.stdin.end()
-    })
-  }
-  async function ok(args: string[], endpoint = gw): Promise<string> {
-    const r = await aws(args, endpoint)
-    assert.equal(r.code, 0, `aws ${args.join(' ')} failed: ${r.stderr}`)
-    return r.stdout
-  }
-  const admin = (): Key => ({ accessKeyId: ts.accessKeyId, secretAccessKey: ts.secretAccessKey })
-  const s3Client = (key: Key = admin(), endpoint = gw) =>
-    new S3Client({
-      endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: key,
-      maxAttempts: 1,
-    })
-  /** The management event named `name` whose request ID is `requestId` (or that `pred` picks). */
-  async function recorded(
-    name: string,
-    pred: string | ((e: Recorded) => boolean),
-  ): Promise<Recorded> {
-    const client = ts.client()
-    const pick = typeof pred === 'string' ? (e: Recorded) => e.requestID === pred : pred
-    return waitFor(`a recorded ${name}`, async () =>
-      (await lookupAll(client, [{ AttributeKey: 'EventName', AttributeValue: name }])).find(pick),
-    )
-  }
-  /** Every record the data-event trail delivered so far. */
-  async function delivered(): Promise<Recorded[]> {
-    const store = ts.server.objectStore
-    const out: Recorded[] = []
-    let startAfter: string | undefined
-    do {
-      const list = await store.listObjects(TRAIL_BUCKET, {
-        prefix: 'AWSLogs/',
-        ...(startAfter ? { startAfter } : {}),
-      })
-      for (const o of list.objects) {
-        if (!o.key.includes('/CloudTrail/')) continue
-        const body = (await store.getObject(TRAIL_BUCKET, o.key)).body
-        out.push(...(JSON.parse(gunzipSync(body).toString()) as { Records: Recorded[] }).Records)
-      }
-      startAfter = list.nextStartAfter
-    } while (startAfter)
-    return out
-  }
-  const inTrail = (what: string, pred: (e: Recorded) => boolean) =>
-    waitFor(what, async () => (await delivered()).find(pred))
-
-  before(async () => {
-    moto = await startMotoServer()
-    if (!moto) {
-      skip = 'moto_server is not on PATH'
-      return
-    }
-    const upstream = { accessKeyId: 'test', secretAccessKey: 'test' }
-    // A self-signed certificate for a gateway that serves HTTPS.
-    certDir = await mkdtemp(join(tmpdir(), 'opentrail-gw-tls-'))
-    const tls = { certFile: join(certDir, 'cert.pem'), keyFile: join(certDir, 'key.pem') }
-    const made = spawnSync('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      tls.keyFile,
-      '-out',
-      tls.certFile,
-      '-subj',
-      '/CN=127.0.0.1',
-      '-days',
-      '2',
-    ])
-    assert.equal(made.status, 0, `openssl failed: ${String(made.stderr)}`)
-    ts = await startTestServer({
-      accounts,
-      deliveryIntervalSeconds: 1,
-      gateways: [
-        { listen: '127.0.0.1:0', upstream: moto.endpoint, ...upstream },
-        // An upstream that is down.
-        { listen: '127.0.0.1:0', upstream: `http://127.0.0.1:${await closedPort()}`, ...upstream },
-        // HTTPS towards the clients.
-        { listen: '127.0.0.1:0', upstream: moto.endpoint, ...upstream, tls },
-        // Records alongside the response instead of before its end.
-        { listen: '127.0.0.1:0', upstream: moto.endpoint, ...upstream, waitForRecord: false },
-      ],
-    })
-    gw = ts.server.gateways[0]!.url
-    // A trail with an S3 data-event selector, delivering to OpenTrail's embedded store.
-    await ts.server.objectStore.createBucket(TRAIL_BUCKET)
-    const client = ts.client()
-    await client.send(new CreateTrailCommand({ Name: 'gw-data', S3BucketName: TRAIL_BUCKET }))
-    await client.send(
-      new PutEventSelectorsCommand({
-        TrailName: 'gw-data',
-        EventSelectors: [
-          {
-            ReadWriteType: 'All',
-            IncludeManagementEvents: true,
-            DataResources: [{ Type: 'AWS::S3::Object', Values: ['arn:aws:s3'] }],
-          },
-        ],
-      }),
-    )
-    await client.send(new StartLoggingCommand({ Name: 'gw-data' }))
-  })
-  after(async () => {
-    await ts?.close()
-    await moto?.stop()
-    if (certDir) await rm(certDir, { recursive: true, force: true })
-  })
+  const { aws, ok, admin, s3Client, recorded, delivered, inTrail } = gatewayContext(
+    (c) => ({ ts, gw, skip } = c),
+  )
 
   it('AWS CLI: s3 mb, cp (101 MB), ls, s3api get-bucket-policy, rm; lookup-events finds them', async (t) => {
     if (skip) return t.skip(skip)
@@ -539,166 +318,5 @@ describe('recording gateway in front of moto_server', () => {
     )
     assert.equal(none.name, 'NotFound')
     for (const c of [s3, events, sns, adminS3]) c.destroy()
-  })
-
-  it('serves HTTPS and records tlsDetails', async (t) => {
-    if (skip) return t.skip(skip)
-    const url = ts.server.gateways[2]!.url
-    assert.match(url, /^https:/)
-    const s3 = new S3Client({
-      endpoint: url,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: admin(),
-      maxAttempts: 1,
-      requestHandler: { httpsAgent: new HttpsAgent({ rejectUnauthorized: false }) },
-    })
-    const listed = await s3.send(new ListBucketsCommand({}))
-    const ev = await recorded('ListBuckets', listed.$metadata.requestId!)
-    const tls = ev['tlsDetails'] as Params
-    assert.match(String(tls['tlsVersion']), /^TLSv1\.[23]$/)
-    assert.ok(tls['cipherSuite'], 'the cipher suite is recorded')
-    assert.equal(tls['clientProvidedHostHeader'], new URL(url).host)
-    assert.equal((ev['additionalEventData'] as Params)['CipherSuite'], tls['cipherSuite'])
-    s3.destroy()
-  })
-
-  it('records with waitForRecord: false as well', async (t) => {
-    if (skip) return t.skip(skip)
-    const s3 = s3Client(admin(), ts.server.gateways[3]!.url)
-    const listed = await s3.send(new ListBucketsCommand({}))
-    assert.ok(listed.Buckets?.some((b) => b.Name === 'gw-sdk'))
-    const ev = await recorded('ListBuckets', listed.$metadata.requestId!)
-    assert.equal(ev.errorCode, undefined)
-    assert.equal(ev.userIdentity?.accessKeyId, ts.accessKeyId)
-    s3.destroy()
-  })
-
-  it('answers ServiceUnavailable when the upstream is down, and records it', async (t) => {
-    if (skip) return t.skip(skip)
-    const s3 = s3Client(admin(), ts.server.gateways[1]!.url)
-    const down = await sdkError(s3.send(new ListBucketsCommand({})))
-    assert.equal(down.status, 503)
-    assert.equal(down.name, 'ServiceUnavailable')
-    const ev = await recorded('ListBuckets', down.requestId)
-    assert.equal(ev.errorCode, 'ServiceUnavailable')
-    assert.match(ev.errorMessage ?? '', /could not reach the upstream/)
-    s3.destroy()
-  })
-
-  it('streams a 200 MB upload in bounded memory; a client that disconnects leaves nothing behind', async (t) => {
-    if (skip) return t.skip(skip)
-    const size = 200 * MIB
-    const piece = Buffer.alloc(MIB, 'z')
-    const body = Readable.from(
-      (function* () {
-        for (let i = 0; i < size / MIB; i++) yield piece
-      })(),
-    )
-    // The SDK sends a stream of unknown hash as UNSIGNED-PAYLOAD without flexible checksums.
-    const s3 = new S3Client({
-      endpoint: gw,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: admin(),
-      maxAttempts: 1,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-    })
-    const before = process.memoryUsage().rss
-    let peak = before
-    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20)
-    try {
-      await s3.send(
-        new PutObjectCommand({ Bucket: 'gw-sdk', Key: 'big.bin', Body: body, ContentLength: size }),
-      )
-    } finally {
-      clearInterval(sampler)
-    }
-    const head = await s3.send(new HeadObjectCommand({ Bucket: 'gw-sdk', Key: 'big.bin' }))
-    assert.equal(head.ContentLength, size)
-    const growth = peak - before
-    t.diagnostic(`RSS growth during the 200 MB upload: ${(growth / MIB).toFixed(1)} MiB`)
-    assert.ok(growth < size / 2, `RSS grew by ${(growth / MIB).toFixed(1)} MiB`)
-    const ev = await inTrail(
-      'the 200 MB PutObject',
-      (e) => (e['requestParameters'] as Params | null)?.['key'] === 'big.bin',
-    )
-    assert.equal((ev['additionalEventData'] as Params)['bytesTransferredIn'], size)
-
-    // The download streams back the same way.
-    const downBefore = process.memoryUsage().rss
-    let downPeak = downBefore
-    const downSampler = setInterval(
-      () => (downPeak = Math.max(downPeak, process.memoryUsage().rss)),
-      20,
-    )
-    let received = 0
-    let got
-    try {
-      got = await s3.send(new GetObjectCommand({ Bucket: 'gw-sdk', Key: 'big.bin' }))
-      for await (const c of got.Body as AsyncIterable<Buffer>) received += c.length
-    } finally {
-      clearInterval(downSampler)
-    }
-    assert.equal(received, size)
-    t.diagnostic(
-      `RSS growth during the download: ${((downPeak - downBefore) / MIB).toFixed(1)} MiB`,
-    )
-    assert.ok(downPeak - downBefore < size / 2)
-    const getEv = await inTrail(
-      'the 200 MB GetObject',
-      (e) => e.requestID === got.$metadata.requestId,
-    )
-    assert.equal((getEv['additionalEventData'] as Params)['bytesTransferredOut'], size)
-
-    // A client that sends 1 MiB of a declared 8 MiB and hangs up: recorded, nothing stored.
-    const url = new URL(gw)
-    const signer = new SignatureV4({
-      credentials: admin(),
-      region: 'us-east-1',
-      service: 's3',
-      sha256: Hash.bind(null, 'sha256'),
-      uriEscapePath: false,
-      applyChecksum: false,
-    })
-    const signed = await signer.sign(
-      new HttpRequest({
-        method: 'PUT',
-        protocol: 'http:',
-        hostname: url.hostname,
-        port: Number(url.port),
-        path: '/gw-sdk/partial.bin',
-        headers: {
-          host: url.host,
-          'content-length': String(8 * MIB),
-          'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
-        },
-      }),
-    )
-    await new Promise<void>((resolve) => {
-      const req = request({
-        method: 'PUT',
-        host: url.hostname,
-        port: url.port,
-        path: '/gw-sdk/partial.bin',
-        headers: signed.headers,
-      })
-      req.on('error', () => resolve())
-      req.write(Buffer.alloc(MIB, 'p'), () => setTimeout(() => req.destroy(), 200))
-      req.on('close', () => resolve())
-    })
-    const aborted = await inTrail(
-      'the aborted PutObject',
-      (e) => (e['requestParameters'] as Params | null)?.['key'] === 'partial.bin',
-    )
-    assert.equal(aborted.errorCode, 'IncompleteBody')
-    await waitFor('no call in flight', async () =>
-      ts.server.gateways[0]!.status().inflight === 0 ? true : undefined,
-    )
-    const none = await sdkError(
-      s3.send(new HeadObjectCommand({ Bucket: 'gw-sdk', Key: 'partial.bin' })),
-    )
-    assert.equal(none.name, 'NotFound')
-    s3.destroy()
   })
 })

@@ -3,7 +3,7 @@
  * started server: groups, filter, tail, test-pattern, metric filters, alarms and their history.
  */
 import assert from 'node:assert/strict'
-import { execFile, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -15,6 +15,7 @@ import {
   CreateLogStreamCommand,
   PutLogEventsCommand,
 } from '@aws-sdk/client-cloudwatch-logs'
+import { opentrailEnv, runOpentrail } from '../helpers/process.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
 
 const BIN = fileURLToPath(new URL('../../bin/opentrail.js', import.meta.url))
@@ -28,14 +29,7 @@ describe('opentrail logs and alarms', () => {
   before(async () => {
     ts = await startTestServer()
     home = await mkdtemp(join(tmpdir(), 'opentrail-logs-cli-home-'))
-    env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')))
-    Object.assign(env, {
-      HOME: home,
-      AWS_CONFIG_FILE: join(home, 'no-config'),
-      AWS_SHARED_CREDENTIALS_FILE: join(home, 'no-credentials'),
-      OPENTRAIL_DATA_DIR: ts.dataDir,
-      OPENTRAIL_ENDPOINT_URL: ts.url,
-    })
+    env = opentrailEnv(home, ts.dataDir, { OPENTRAIL_ENDPOINT_URL: ts.url })
     logs = new CloudWatchLogsClient({
       endpoint: ts.url,
       region: 'us-east-1',
@@ -63,13 +57,7 @@ describe('opentrail logs and alarms', () => {
     if (home) await rm(home, { recursive: true, force: true })
   })
 
-  function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-      execFile(process.execPath, [BIN, ...args], { env, timeout: 30_000 }, (err, stdout, stderr) =>
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
-      )
-    })
-  }
+  const cli = (...args: string[]) => runOpentrail(args, env)
 
   it('lists groups and searches them with a pattern', async () => {
     const g = await cli('logs', 'groups')

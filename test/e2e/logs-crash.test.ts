@@ -7,7 +7,6 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
@@ -24,21 +23,13 @@ import {
   FilterLogEventsCommand,
   PutMetricFilterCommand,
 } from '@aws-sdk/client-cloudwatch-logs'
-import { jsonCall } from '../../src/packs/client.js'
+import { awsJsonCall } from '../../src/shared/aws-call.js'
 import { readAdminKey } from '../helpers/server.js'
+import { callLoop, freePort, killAndRestart, waitForEveryAck } from '../helpers/crash.js'
 import { spawnServer, type ServerProcess } from '../helpers/process.js'
 
 const KILLS = 2
 const WORKERS = 4
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-async function freePort(): Promise<number> {
-  const srv = createServer()
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
-  const port = (srv.address() as { port: number }).port
-  await new Promise((r) => srv.close(r))
-  return port
-}
 
 describe('e2e crash: CloudWatch Logs sink under SIGKILL', () => {
   let dir: string
@@ -94,46 +85,20 @@ describe('e2e crash: CloudWatch Logs sink under SIGKILL', () => {
     )
     await ct.send(new StartLoggingCommand({ Name: 'main' }))
 
-    const acked = new Set<string>()
-    let running = true
-    let errors = 0
-    const worker = async () => {
-      while (running) {
-        try {
-          const r = await ct.send(new ListTrailsCommand({}))
-          if (r.$metadata.requestId) acked.add(r.$metadata.requestId)
-        } catch {
-          errors++
-          await sleep(5)
-        }
-      }
-    }
-    const moreAcks = async (n: number) => {
-      const floor = acked.size + n
-      const deadline = Date.now() + 30_000
-      while (acked.size < floor) {
-        assert.ok(Date.now() < deadline, `no ${n} acknowledged calls within 30 s`)
-        await sleep(5)
-      }
-    }
-    const workers = Array.from({ length: WORKERS }, worker)
-    try {
-      for (let k = 0; k < KILLS; k++) {
-        await moreAcks(30)
-        await sleep(Math.random() * 500)
-        assert.equal(await proc.kill('SIGKILL'), 'SIGKILL')
-        proc = await spawnServer(args)
-      }
-      await moreAcks(30)
-    } finally {
-      running = false
-      await Promise.all(workers)
-    }
+    const load = callLoop(
+      async () => (await ct.send(new ListTrailsCommand({}))).$metadata.requestId,
+      WORKERS,
+    )
+    const { acked } = load
+    await killAndRestart(proc, args, load, {
+      kills: KILLS,
+      maxPauseMs: 500,
+      onRestart: (p) => (proc = p),
+    })
+    const errors = load.errors
 
-    const counts = new Map<string, number>()
-    const deadline = Date.now() + 30_000
-    for (;;) {
-      counts.clear()
+    const counts = await waitForEveryAck(acked, async () => {
+      const counts = new Map<string, number>()
       let nextToken: string | undefined
       do {
         const page = await logs.send(
@@ -149,20 +114,15 @@ describe('e2e crash: CloudWatch Logs sink under SIGKILL', () => {
         }
         nextToken = page.nextToken
       } while (nextToken)
-      const missing = [...acked].filter((id) => !counts.has(id))
-      if (missing.length === 0 || Date.now() > deadline) {
-        assert.deepEqual(missing, [], `${missing.length} of ${acked.size} acknowledged calls lost`)
-        break
-      }
-      await sleep(200)
-    }
+      return counts
+    })
     assert.deepEqual(
       [...counts].filter(([, n]) => n > 1),
       [],
       'events stored more than once',
     )
     const stored = [...counts.values()].reduce((a, b) => a + b, 0)
-    const stats = await jsonCall<{ Datapoints: { Sum: number }[] }>({
+    const stats = await awsJsonCall<{ Datapoints: { Sum: number }[] }>({
       endpoint,
       region: 'us-east-1',
       credentials: async () => key,

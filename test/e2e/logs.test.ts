@@ -4,10 +4,6 @@
  * filters them; PutLogEvents, retention, metric filters and bad input.
  */
 import assert from 'node:assert/strict'
-import { execFile, spawnSync } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import {
   CloudWatchLogsClient,
@@ -31,19 +27,11 @@ import {
   ListTrailsCommand,
   UpdateTrailCommand,
 } from '@aws-sdk/client-cloudtrail'
+import { AWS_CLI_VERSION, awsCli, type AwsCli } from '../helpers/aws-cli.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
+import { until } from '../helpers/wait.js'
 
-const hasAws = spawnSync('aws', ['--version'], { encoding: 'utf8' }).status === 0
-
-async function until<T>(fn: () => Promise<T | undefined>, what: string, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const v = await fn()
-    if (v !== undefined) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
+const hasAws = AWS_CLI_VERSION !== undefined
 
 async function expectError(p: Promise<unknown>, name: string, message?: RegExp): Promise<void> {
   await assert.rejects(p, (e: Error) => {
@@ -57,8 +45,7 @@ describe('CloudWatch Logs', () => {
   let ts: TestServer
   let logs: CloudWatchLogsClient
   let account: string
-  let home: string
-  let env: NodeJS.ProcessEnv
+  let cli: AwsCli | undefined
 
   before(async () => {
     ts = await startTestServer()
@@ -68,16 +55,7 @@ describe('CloudWatch Logs', () => {
       credentials: { accessKeyId: ts.accessKeyId, secretAccessKey: ts.secretAccessKey },
       maxAttempts: 1,
     })
-    home = await mkdtemp(join(tmpdir(), 'opentrail-logs-cli-'))
-    env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')))
-    Object.assign(env, {
-      HOME: home,
-      AWS_CONFIG_FILE: join(home, 'no-config'),
-      AWS_SHARED_CREDENTIALS_FILE: ts.credentialsFile,
-      AWS_PROFILE: 'opentrail',
-      AWS_PAGER: '',
-      AWS_DEFAULT_REGION: 'us-east-1',
-    })
+    cli = await awsCli(ts, { region: 'us-east-1', tmpPrefix: 'opentrail-logs-cli-' })
     const ct = ts.client()
     await ct.send(new CreateTrailCommand({ Name: 'probe', S3BucketName: 'probe-bucket' }))
     const d = await ct.send(new DescribeTrailsCommand({ trailNameList: ['probe'] }))
@@ -86,24 +64,10 @@ describe('CloudWatch Logs', () => {
   after(async () => {
     logs?.destroy()
     await ts?.close()
-    if (home) await rm(home, { recursive: true, force: true })
+    await cli?.close()
   })
 
-  function aws(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-      execFile(
-        'aws',
-        ['--endpoint-url', ts.url, '--output', 'json', ...args],
-        { env, timeout: 60_000 },
-        (err, stdout, stderr) =>
-          resolve({
-            code: err ? (typeof err.code === 'number' ? err.code : -1) : 0,
-            stdout,
-            stderr,
-          }),
-      )
-    })
-  }
+  const aws = (...args: string[]) => cli!.aws(...args)
 
   it("sends a trail's events to its log group, stream <account>_CloudTrail_<region>", async () => {
     const ct = ts.client()

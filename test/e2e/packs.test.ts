@@ -31,7 +31,7 @@ import {
   ObjectInput,
 } from '../../src/monitoring/filter-pattern/compile.js'
 import { CIS_CONTROLS } from '../../src/packs/cis.js'
-import { jsonCall } from '../../src/packs/client.js'
+import { awsJsonCall } from '../../src/shared/aws-call.js'
 import { PROTECT_TRAIL_PATTERN, PROTECT_TRAIL_RULE } from '../../src/packs/protect-trail.js'
 import { convertSigma } from '../../src/packs/sigma.js'
 import { envelopeOf } from '../../src/rules/envelope.js'
@@ -314,7 +314,7 @@ describe('e2e packs: opentrail packs against a server', () => {
     assert.equal(alarms.filter((n) => n.startsWith('CIS-4.')).length, 15)
     // An alarm transition reaches the alert topic's subscriber (monitoring → Notifier → topic).
     const before = hook.got.length
-    await jsonCall({
+    await awsJsonCall({
       endpoint: server.url,
       region: 'us-east-1',
       credentials: async () => key,

@@ -22,6 +22,7 @@ import {
 } from '@aws-sdk/client-s3'
 import { S3ObjectStore } from '../../src/objectstore/s3-store.js'
 import { motoAvailable, startMotoServer } from '../../src/objectstore/testing/moto-server.js'
+import { s3Client } from '../helpers/s3.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
 
 const haveAws = spawnSync('sh', ['-c', 'command -v aws'], { stdio: 'ignore' }).status === 0
@@ -71,13 +72,7 @@ describe('S3 API on the OpenTrail endpoint', () => {
 
   before(async () => {
     ts = await startTestServer()
-    s3 = new S3Client({
-      endpoint: ts.url,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: ts.accessKeyId, secretAccessKey: ts.secretAccessKey },
-      maxAttempts: 1,
-    })
+    s3 = s3Client(ts.url, ts)
   })
   after(async () => {
     s3.destroy()
@@ -422,13 +417,7 @@ describe('trails on an external S3 (config s3 / serve --s3-endpoint)', () => {
             signature: 's',
           })
           direct.destroy()
-          const s3 = new S3Client({
-            endpoint: ts.url,
-            region: 'us-east-1',
-            forcePathStyle: true,
-            credentials: { accessKeyId: ts.accessKeyId, secretAccessKey: ts.secretAccessKey },
-            maxAttempts: 1,
-          })
+          const s3 = s3Client(ts.url, ts)
           await assert.rejects(
             s3.send(new GetObjectCommand({ Bucket: 'external-trail-bucket', Key: 'k' })),
             /NoSuchBucket|bucket does not exist/,

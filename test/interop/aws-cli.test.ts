@@ -6,14 +6,9 @@
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile, spawnSync } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { AWS_CLI_VERSION as awsVersion, awsCli, type AwsCli } from '../helpers/aws-cli.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
 
-const probe = spawnSync('aws', ['--version'], { encoding: 'utf8' })
-const awsVersion = probe.error ? undefined : `${probe.stdout}${probe.stderr}`.trim()
 const SKIP_REASON =
   'the AWS CLI (aws) is not on PATH: install it (apt-get install awscli) to run the interop suite'
 
@@ -54,43 +49,25 @@ if (!awsVersion) {
 } else {
   describe(`AWS CLI interop (${awsVersion.split(/\s/)[0]})`, () => {
     let ts: TestServer
-    let home: string
-    let env: NodeJS.ProcessEnv
+    let cli: AwsCli | undefined
     let suiteStart: Date
     let seedArn: string
 
     before(async () => {
       suiteStart = new Date(Date.now() - 1000)
       ts = await startTestServer()
-      home = await mkdtemp(join(tmpdir(), 'opentrail-awscli-'))
-      env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')))
-      Object.assign(env, {
-        HOME: home,
-        AWS_CONFIG_FILE: join(home, 'no-config'),
-        AWS_SHARED_CREDENTIALS_FILE: ts.credentialsFile,
-        AWS_PROFILE: 'opentrail',
-        AWS_PAGER: '',
-      })
+      cli = await awsCli(ts, { prefix: ['cloudtrail'], tmpPrefix: 'opentrail-awscli-' })
     })
     after(async () => {
       await ts?.close()
-      if (home) await rm(home, { recursive: true, force: true })
+      await cli?.close()
     })
 
-    function aws(...args: string[]): Promise<AwsResult> {
-      return new Promise((resolve) => {
-        execFile(
-          'aws',
-          ['--endpoint-url', ts.url, '--output', 'json', 'cloudtrail', ...args],
-          { env, timeout: 60_000 },
-          (err, stdout, stderr) => {
-            const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0
-            let json: Record<string, unknown> = {}
-            if (code === 0 && stdout.trim()) json = JSON.parse(stdout) as Record<string, unknown>
-            resolve({ code, stdout, stderr, json })
-          },
-        )
-      })
+    async function aws(...args: string[]): Promise<AwsResult> {
+      const r = await cli!.aws(...args)
+      let json: Record<string, unknown> = {}
+      if (r.code === 0 && r.stdout.trim()) json = JSON.parse(r.stdout) as Record<string, unknown>
+      return { ...r, json }
     }
     async function ok(...args: string[]): Promise<Record<string, unknown>> {
       const r = await aws(...args)

@@ -3,60 +3,28 @@
  * commands users run on a CloudTrail log group, unchanged, against OpenTrail.
  */
 import assert from 'node:assert/strict'
-import { execFile, spawnSync } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { AWS_CLI_VERSION, awsCli, type AwsCli } from '../helpers/aws-cli.js'
 import { startTestServer, type TestServer } from '../helpers/server.js'
 
-const probe = spawnSync('aws', ['--version'], { encoding: 'utf8' })
-const skip = probe.status !== 0 && 'the AWS CLI (aws) is not on PATH'
+const skip = !AWS_CLI_VERSION && 'the AWS CLI (aws) is not on PATH'
 
 describe('aws logs / aws cloudwatch against OpenTrail', { skip }, () => {
   let ts: TestServer
-  let home: string
-  let env: NodeJS.ProcessEnv
+  let cli: AwsCli | undefined
   let account: string
 
   before(async () => {
     ts = await startTestServer()
-    home = await mkdtemp(join(tmpdir(), 'opentrail-awslogs-'))
-    env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')))
-    Object.assign(env, {
-      HOME: home,
-      AWS_CONFIG_FILE: join(home, 'no-config'),
-      AWS_SHARED_CREDENTIALS_FILE: ts.credentialsFile,
-      AWS_PROFILE: 'opentrail',
-      AWS_PAGER: '',
-      AWS_DEFAULT_REGION: 'us-east-1',
-    })
+    cli = await awsCli(ts, { region: 'us-east-1', tmpPrefix: 'opentrail-awslogs-' })
   })
   after(async () => {
     await ts?.close()
-    if (home) await rm(home, { recursive: true, force: true })
+    await cli?.close()
   })
 
-  function aws(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-      execFile(
-        'aws',
-        ['--endpoint-url', ts.url, '--output', 'json', ...args],
-        { env, timeout: 60_000 },
-        (err, stdout, stderr) =>
-          resolve({
-            code: err ? (typeof err.code === 'number' ? err.code : -1) : 0,
-            stdout,
-            stderr,
-          }),
-      )
-    })
-  }
-  async function ok<T = Record<string, unknown>>(...args: string[]): Promise<T> {
-    const r = await aws(...args)
-    assert.equal(r.code, 0, `aws ${args.join(' ')}: ${r.stderr}`)
-    return (r.stdout.trim() ? JSON.parse(r.stdout) : {}) as T
-  }
+  const aws = (...args: string[]) => cli!.aws(...args)
+  const ok = <T = Record<string, unknown>>(...args: string[]) => cli!.ok<T>(...args)
 
   it('sends a trail to a log group and reads it back', async () => {
     const created = await ok<{ TrailARN: string }>(

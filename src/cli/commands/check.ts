@@ -21,11 +21,9 @@ import { collect } from '../args.js'
 import {
   addConnectionOptions,
   cloudTrailClient,
-  credentialProvider,
-  resolveDataDir,
+  connect,
   resolveEndpoint,
-  resolveRegion,
-  CLI_USER_AGENT,
+  sdkConfig,
   type ConnectionOptions,
 } from '../connection.js'
 import { CliError, run } from '../output.js'
@@ -143,21 +141,13 @@ async function readBuckets(
   if (names.length === 0) return {}
   // Loaded here: the S3 SDK is heavy, and other commands must not pay for it at startup.
   const S3 = await import('@aws-sdk/client-s3')
-  const dataDir = resolveDataDir(opts.dataDir)
-  const region = resolveRegion({ ...opts, dataDir })
-  const credentials = credentialProvider({ ...opts, dataDir })
+  const config = sdkConfig(connect({ ...opts, endpointUrl: endpoint }))
+  const region = config.region
   const clients = new Map<string, S3Client>()
   const client = (r: string) => {
     let c = clients.get(r)
     if (!c) {
-      c = new S3.S3Client({
-        endpoint,
-        region: r,
-        credentials,
-        forcePathStyle: true,
-        customUserAgent: CLI_USER_AGENT,
-        maxAttempts: 2,
-      })
+      c = new S3.S3Client({ ...config, region: r, forcePathStyle: true })
       clients.set(r, c)
     }
     return c

@@ -10,13 +10,7 @@
 import { resolve } from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
 import { collect, parseCount, parseTime } from '../args.js'
-import {
-  CLI_USER_AGENT,
-  credentialProvider,
-  resolveDataDir,
-  resolveEndpoint,
-  resolveRegion,
-} from '../connection.js'
+import { connect, resolveDataDir, resolveEndpoint } from '../connection.js'
 import { CliError, run } from '../output.js'
 
 interface ImportOptions {
@@ -172,15 +166,10 @@ async function chooseRunner(opts: ImportOptions): Promise<Runner> {
     if (!owner) return inProcess(dataDir, opts)
     endpoint = owner.url
   }
-  const client = new ImportClient({
-    endpoint,
-    region: resolveRegion({ ...(opts.profile ? { profile: opts.profile } : {}), dataDir }),
-    credentials: credentialProvider({
-      ...(opts.profile ? { profile: opts.profile } : {}),
-      dataDir,
-    }),
-    userAgent: CLI_USER_AGENT,
-  })
+  // --region here selects the events to import; the API's region comes from the profile.
+  const client = new ImportClient(
+    connect({ ...(opts.profile ? { profile: opts.profile } : {}), dataDir, endpointUrl: endpoint }),
+  )
   return {
     mode: `via ${endpoint}`,
     start: (input) => client.start(input),

@@ -8,10 +8,8 @@ import type { Command } from 'commander'
 import { InsightsClient, type WireAnomaly } from '../../insights/client.js'
 import {
   addConnectionOptions,
-  credentialProvider,
-  resolveDataDir,
+  connect,
   resolveEndpoint,
-  resolveRegion,
   type ConnectionOptions,
 } from '../connection.js'
 import { formatTable, run } from '../output.js'
@@ -21,15 +19,7 @@ interface Opts extends ConnectionOptions {
   state?: string
 }
 
-function client(opts: Opts): InsightsClient {
-  const dataDir = resolveDataDir(opts.dataDir)
-  const provider = credentialProvider({ ...opts, dataDir })
-  return new InsightsClient({
-    endpoint: resolveEndpoint(opts.endpointUrl),
-    region: resolveRegion({ ...opts, dataDir }),
-    credentials: provider,
-  })
-}
+const client = (opts: Opts) => new InsightsClient(connect(opts))
 
 const iso = (s: number | undefined) =>
   s === undefined ? '' : new Date(s * 1000).toISOString().replace('.000Z', 'Z')

@@ -7,35 +7,26 @@
 import { readFile } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { InvalidArgumentError, type Command } from 'commander'
-import { jsonCall } from '../../packs/client.js'
+import { awsJsonCall } from '../../shared/aws-call.js'
 import { collect, parseTime } from '../args.js'
 import {
   addConnectionOptions,
-  CLI_USER_AGENT,
+  connect,
   type ConnectionOptions,
-  credentialProvider,
-  resolveDataDir,
   resolveEndpoint,
-  resolveRegion,
 } from '../connection.js'
 import { formatTable, run } from '../output.js'
 
 /** A signed call to the CloudWatch Logs API of the server (or `monitoring` for CloudWatch). */
 export function apiCaller(opts: ConnectionOptions) {
-  const dataDir = resolveDataDir(opts.dataDir)
-  const endpoint = resolveEndpoint(opts.endpointUrl)
-  const region = resolveRegion({ ...opts, dataDir })
-  const credentials = credentialProvider({ ...opts, dataDir })
+  const connection = connect(opts)
   return <T>(service: 'logs' | 'monitoring', op: string, input: Record<string, unknown>) =>
-    jsonCall<T>({
-      endpoint,
-      region,
-      credentials,
+    awsJsonCall<T>({
+      ...connection,
       service,
       target: service === 'logs' ? `Logs_20140328.${op}` : `GraniteServiceVersion20100801.${op}`,
       version: service === 'logs' ? '1.1' : '1.0',
       input,
-      userAgent: CLI_USER_AGENT,
     })
 }
 

@@ -20,24 +20,14 @@ import { PROTECT_TRAIL_RULE } from '../../packs/protect-trail.js'
 import { convertSigma } from '../../packs/sigma.js'
 import {
   addConnectionOptions,
-  CLI_USER_AGENT,
-  credentialProvider,
-  resolveDataDir,
+  connect,
   resolveEndpoint,
-  resolveRegion,
   type ConnectionOptions,
 } from '../connection.js'
 import { CliError, formatTable, run } from '../output.js'
 
 export function cliPackApi(opts: ConnectionOptions): PackApi {
-  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true'
-  const dataDir = resolveDataDir(opts.dataDir)
-  return packApi({
-    endpoint: resolveEndpoint(opts.endpointUrl),
-    region: resolveRegion({ ...opts, dataDir }),
-    credentials: credentialProvider({ ...opts, dataDir }),
-    userAgent: CLI_USER_AGENT,
-  })
+  return packApi(connect(opts))
 }
 
 interface EnableOptions extends ConnectionOptions {

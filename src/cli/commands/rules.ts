@@ -22,26 +22,13 @@ import {
 import { envelopeOf } from '../../rules/envelope.js'
 import {
   addConnectionOptions,
-  CLI_USER_AGENT,
-  credentialProvider,
-  resolveDataDir,
   resolveEndpoint,
-  resolveRegion,
+  sdkClient,
   type ConnectionOptions,
 } from '../connection.js'
 import { CliError, formatTable, run } from '../output.js'
 
-function eventsClient(opts: ConnectionOptions): EventBridgeClient {
-  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true'
-  const dataDir = resolveDataDir(opts.dataDir)
-  return new EventBridgeClient({
-    endpoint: resolveEndpoint(opts.endpointUrl),
-    region: resolveRegion({ ...opts, dataDir }),
-    credentials: credentialProvider({ ...opts, dataDir }),
-    customUserAgent: CLI_USER_AGENT,
-    maxAttempts: 2,
-  })
-}
+const eventsClient = (opts: ConnectionOptions) => sdkClient(EventBridgeClient, opts)
 
 async function jsonArg(v: string, what: string): Promise<string> {
   const text = v.startsWith('@') ? await readFile(v.slice(1), 'utf8') : v

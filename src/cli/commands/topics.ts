@@ -18,75 +18,40 @@ import {
   UnsubscribeCommand,
   type Subscription,
 } from '@aws-sdk/client-sns'
-import { Hash } from '@smithy/hash-node'
-import { HttpRequest } from '@smithy/protocol-http'
-import { SignatureV4 } from '@smithy/signature-v4'
 import { XMLParser } from 'fast-xml-parser'
+import { AwsCallError, signedPost } from '../../shared/aws-call.js'
 import {
   addConnectionOptions,
-  CLI_USER_AGENT,
-  credentialProvider,
-  resolveDataDir,
+  connect,
   resolveEndpoint,
-  resolveRegion,
+  sdkClient,
   type ConnectionOptions,
 } from '../connection.js'
 import { formatTable, run } from '../output.js'
 
-function snsClient(opts: ConnectionOptions): SNSClient {
-  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true'
-  const dataDir = resolveDataDir(opts.dataDir)
-  return new SNSClient({
-    endpoint: resolveEndpoint(opts.endpointUrl),
-    region: resolveRegion({ ...opts, dataDir }),
-    credentials: credentialProvider({ ...opts, dataDir }),
-    customUserAgent: CLI_USER_AGENT,
-    maxAttempts: 2,
-  })
-}
+const snsClient = (opts: ConnectionOptions) => sdkClient(SNSClient, opts)
 
 /** OpenTrail's own SNS actions (no SDK command): a signed query-protocol call, parsed XML. */
 async function snsAction(
   opts: ConnectionOptions,
   params: Record<string, string>,
 ): Promise<Record<string, unknown>> {
-  const dataDir = resolveDataDir(opts.dataDir)
-  const endpoint = resolveEndpoint(opts.endpointUrl)
-  const url = new URL(endpoint)
-  const body = new URLSearchParams({ ...params, Version: '2010-03-31' }).toString()
-  const signer = new SignatureV4({
+  const res = await signedPost({
+    ...connect(opts),
     service: 'sns',
-    region: resolveRegion({ ...opts, dataDir }),
-    credentials: credentialProvider({ ...opts, dataDir }),
-    sha256: Hash.bind(null, 'sha256'),
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ ...params, Version: '2010-03-31' }).toString(),
   })
-  const signed = await signer.sign(
-    new HttpRequest({
-      method: 'POST',
-      protocol: url.protocol,
-      hostname: url.hostname,
-      ...(url.port ? { port: Number(url.port) } : {}),
-      path: '/',
-      headers: {
-        host: url.host,
-        'content-type': 'application/x-www-form-urlencoded',
-        'user-agent': CLI_USER_AGENT,
-      },
-      body,
-    }),
-  )
-  const headers: Record<string, string> = {}
-  for (const [k, v] of Object.entries(signed.headers)) if (k !== 'host') headers[k] = String(v)
-  const res = await fetch(new URL('/', url), { method: 'POST', headers, body })
   const xml = new XMLParser({ isArray: (name) => name === 'member' }).parse(
     await res.text(),
   ) as Record<string, Record<string, unknown>>
   if (!res.ok) {
     const err = (xml['ErrorResponse']?.['Error'] ?? {}) as Record<string, string>
-    throw Object.assign(new Error(err['Message'] ?? `HTTP ${res.status}`), {
-      name: err['Code'] ?? 'UnknownError',
-      $metadata: { httpStatusCode: res.status },
-    })
+    throw new AwsCallError(
+      err['Code'] ?? 'UnknownError',
+      err['Message'] ?? `HTTP ${res.status}`,
+      res.status,
+    )
   }
   const action = params['Action']!
   return (xml[`${action}Response`]?.[`${action}Result`] ?? {}) as Record<string, unknown>

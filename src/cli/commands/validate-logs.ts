@@ -14,7 +14,6 @@ import {
   CloudTrailClient,
   DescribeTrailsCommand,
   GetTrailStatusCommand,
-  ListPublicKeysCommand,
 } from '@aws-sdk/client-cloudtrail'
 import { Command, InvalidArgumentError } from 'commander'
 import { DigestTraverser } from '../../digest/validate.js'
@@ -25,6 +24,7 @@ import {
   type ValidationSource,
 } from '../../digest/validation-events.js'
 import { S3Reader } from '../../digest/s3-source.js'
+import { listPublicKeys } from '../../shared/public-keys.js'
 import { parseTime } from '../args.js'
 import {
   addConnectionOptions,
@@ -199,24 +199,7 @@ async function validateWith(opts: Options, out: Output, closers: (() => void)[])
     },
     getObject: (b, k) => s3.getObject(b, k),
     listObjects: (b, p) => s3.list(b, p),
-    async publicKeys(from, to) {
-      const keys = new Map<string, Buffer>()
-      let token: string | undefined
-      do {
-        const r = await cloudtrail.send(
-          new ListPublicKeysCommand({
-            StartTime: from,
-            EndTime: to,
-            ...(token ? { NextToken: token } : {}),
-          }),
-        )
-        for (const k of r.PublicKeyList ?? []) {
-          if (k.Fingerprint && k.Value) keys.set(k.Fingerprint, Buffer.from(k.Value))
-        }
-        token = r.NextToken
-      } while (token)
-      return keys
-    },
+    publicKeys: (from, to) => listPublicKeys(cloudtrail, from, to),
   }
 
   const traverser = new DigestTraverser(
