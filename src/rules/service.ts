@@ -51,7 +51,6 @@ const MAX_TARGETS = 5
 export class RulesService {
   private rules: Rule[] = []
   private compiled = new Map<string, CompiledPattern>()
-  private saving: Promise<void> = Promise.resolve()
   private sets: { all: RuleSet<CompiledRule>; byAccount: Map<string, RuleSet<CompiledRule>> } = {
     all: new RuleSet(),
     byAccount: new Map(),
@@ -94,11 +93,9 @@ export class RulesService {
 
   private async save(): Promise<void> {
     this.rebuild()
-    const snapshot = JSON.stringify({ rules: this.rules }, null, 2) + '\n'
-    this.saving = this.saving.then(() =>
-      writeJsonFileAtomic(this.file, JSON.parse(snapshot) as unknown, 0o600),
-    )
-    await this.saving
+    // json-file takes the content now and applies saves in call order; a failed save does not
+    // block the next one (this file's own promise chain did).
+    await writeJsonFileAtomic(this.file, { rules: this.rules }, 0o600)
   }
 
   /** Rules (enabled, with targets) whose pattern matches an EventBridge event of `account`. */
