@@ -16,90 +16,22 @@ import {
   type Anomaly,
   type Attribution,
   type DetectorParams,
-  type InsightEventCategory,
   type InsightsSettings,
-  type InsightType,
   type SeriesKey,
   type SeriesPoint,
 } from './model.js'
 import { baselineProfile, windowStats, type Profile } from './profile.js'
 import { ATTRIBUTES, newAttrs, Series, type AttrCounts } from './series.js'
 import { nbLog10UpperTail, nbUpperBand } from './stats.js'
+import type { DetectorOptions, KeyState, Open, Stream, Transition } from './detector-state.js'
 
-export interface Transition {
-  state: 'Start' | 'End'
-  anomaly: Anomaly
-}
+export type { DetectorOptions, Transition } from './detector-state.js'
+import { insightTypesOf } from './counted.js'
 
-export interface DetectorOptions {
-  params?: Partial<DetectorParams>
-  settings?: InsightsSettings
-  newId: () => string
-  /**
-   * Whether a series' anomalies are emitted as Insights events: for the account's view (source
-   * ''), a logging trail covering the region selects the type and category; for an event data
-   * store's, that store has the type on.
-   */
-  enabled?: (key: SeriesKey) => boolean
-  /** Closed anomalies kept for the API (newest). */
-  keepClosed?: number
-}
-
-interface Stream {
-  first: number
-  head: number
-  open: Set<string>
-}
-
-interface Open {
-  anomaly: Anomaly
-  startMinute: number
-  detectMinute: number
-  lastEval: number
-  total: number
-  lastExcess: number
-  attrs: AttrCounts
-}
-
-interface KeyState {
-  key: SeriesKey
-  ks: string
-  stream: string
-  series: Series
-  profile?: Profile
-  band?: { minute: number; count: number }
-  open?: Open
-  /** Windows up to this minute were part of an ended anomaly: late calls do not restart it. */
-  doneThrough?: number
-  /** The newest minute counted. */
-  last: number
-}
+export { insightTypesOf }
 
 const minuteOf = (ms: number) => Math.floor(ms / 60_000)
 export const minuteIso = (m: number) => new Date(m * 60_000).toISOString().replace('.000Z', 'Z')
-
-/**
- * What Insights count: API calls, not Insights events themselves. Management events:
- * ApiCallRateInsight counts write calls, ApiErrorRateInsight calls with an error code. Data events
- * (data-event Insights, trails only): ApiCallRateInsight counts read and write calls,
- * ApiErrorRateInsight calls with an error code.
- */
-export function insightTypesOf(
-  r: CloudTrailRecord,
-): { type: InsightType; errorCode: string; category: InsightEventCategory }[] {
-  if (r.eventType !== 'AwsApiCall') return []
-  const category = r.eventCategory ?? (r.managementEvent === false ? 'Data' : 'Management')
-  if (category === 'Management') {
-    if (r.managementEvent === false) return []
-  } else if (category !== 'Data') {
-    return []
-  }
-  const out: { type: InsightType; errorCode: string; category: InsightEventCategory }[] = []
-  if (category === 'Data' || r.readOnly === false)
-    out.push({ type: 'ApiCallRateInsight', errorCode: '', category })
-  if (r.errorCode) out.push({ type: 'ApiErrorRateInsight', errorCode: r.errorCode, category })
-  return out
-}
 
 export class Detector {
   readonly params: DetectorParams
