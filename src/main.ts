@@ -50,7 +50,7 @@ import { LocalObjectStore } from './objectstore/local-store.js'
 import { MasterKeyStore } from './objectstore/master-keys.js'
 import { hasBucketSettings, type ObjectStore } from './objectstore/port.js'
 import { S3ObjectStore } from './objectstore/s3-store.js'
-import { FileEventLog } from './pipeline/file-log.js'
+import { FileEventLog, TEXT_CODEC } from './pipeline/file-log.js'
 import { Pipeline } from './pipeline/pipeline.js'
 import { loadModel } from './protocol/model.js'
 import { eventsBinding } from './rules/handlers.js'
@@ -176,7 +176,7 @@ export async function startServer(
   pipeline.addSink(monitoring.sink)
   // CloudTrail Lake: its own locked-down DuckDB database (see docs/lake.md).
   const lakeEngine = await LakeEngine.open(join(dataDir, 'lake.duckdb'), {
-    exportDir: join(dataDir, 'lake-export'),
+    workDir: join(dataDir, 'lake-work'),
   })
   const lake = await LakeService.open({
     file: join(dataDir, 'lake-stores.json'),
@@ -193,6 +193,16 @@ export async function startServer(
   // Insights on event data stores: their Insights events routed to the InsightsDestination store.
   const storeInsights = await openEventDataStoreInsights({ dataDir, lake, insights, clock })
   pipeline.addSink(lake.engine.sink(() => storeInsights.routed()))
+  // PutAuditEvents: acknowledged from its own durable log, loaded into the stores behind it in
+  // large batches; a Lake query first waits for what was acknowledged before it (decision 0023).
+  const auditLog = await FileEventLog.openWith(join(dataDir, 'lake-audit-log'), TEXT_CODEC)
+  const auditPipeline = new Pipeline<string>(auditLog, logger)
+  auditPipeline.addSink(lake.engine.auditSink((id) => lake.has(id)))
+  lake.engine.beforeQuery(() =>
+    auditPipeline.drain(30_000).catch((err: unknown) => {
+      logger.warn({ err: String(err) }, 'Audit events not loaded yet; the query runs without them.')
+    }),
+  )
   const channels = await ChannelService.open({
     file: join(dataDir, 'lake-channels.json'),
     lake,
@@ -294,6 +304,7 @@ export async function startServer(
   })
 
   await pipeline.start()
+  await auditPipeline.start()
   delivery.start()
   insights.sink.start()
   notifications.start()
@@ -327,7 +338,7 @@ export async function startServer(
       Object.assign(
         new AuditEventsEndpoint({
           channels,
-          engine: lake.engine,
+          ingest: (lines) => auditPipeline.ingest(lines),
           identities,
           authorizer,
           record: async (event) => {
@@ -399,6 +410,7 @@ export async function startServer(
       server.closeAllConnections()
       await imports.close()
       await pipeline.stop()
+      await auditPipeline.stop()
       await monitoring.close()
       await notifications.close()
       await lakeImports.close()

@@ -18,6 +18,8 @@ export interface ImportBatch {
   readonly keys: Uint32Array
   readonly timesMs: ArrayLike<number>
   record(i: number): CloudTrailRecord
+  /** The record's JSON text (one line). */
+  text(i: number): string
 }
 
 /** An ImportBatch over records' JSON texts (parsed on demand). */
@@ -34,6 +36,10 @@ export class TextBatch implements ImportBatch {
 
   record(i: number): CloudTrailRecord {
     return JSON.parse(this.texts[i]!) as CloudTrailRecord
+  }
+
+  text(i: number): string {
+    return this.texts[i]!
   }
 }
 

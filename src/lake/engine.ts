@@ -1,13 +1,14 @@
 /**
  * @module lake/engine
  * The Lake's DuckDB database (`<dataDir>/lake.duckdb`, separate from the Event History): one table
- * `eds_<32 hex>` per event data store with the Lake schema (`lake/rows.ts`), the sink that fills them
- * from the pipeline (rows and checkpoint in one transaction: exactly once), group-committed appends
- * (PutAuditEvents, imports), retention, and sandboxed query execution. The instance is opened locked
- * down: no file or network access (`enable_external_access` false), no extension
- * auto-install/auto-load, configuration locked, bounded memory and threads. Rows are written as
- * typed data chunks through DuckDB's appender (`lake/append.ts`), so the writer needs no external
- * access either.
+ * `eds_<32 hex>` per event data store with the Lake schema (`lake/rows.ts`), the sinks that fill
+ * them (CloudTrail records from the pipeline; application events from the audit-event log that
+ * PutAuditEvents acknowledges from), each with its rows and checkpoint in one transaction (exactly
+ * once), group-committed appends (imports), retention, and sandboxed query execution. The instance
+ * is opened locked down: no file or network access (`enable_external_access` false) except its work
+ * directory (batches being loaded, Parquet exports), no extension auto-install/auto-load,
+ * configuration locked, bounded memory and threads. Rows are loaded by DuckDB's JSON reader
+ * (`lake/load.ts`).
  */
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
 import { mkdir, readFile, rm } from 'node:fs/promises'
@@ -15,8 +16,8 @@ import { join } from 'node:path'
 import type { CloudTrailRecord } from '../events/record.js'
 import type { LogEntry } from '../pipeline/event-log.js'
 import type { Sink } from '../pipeline/sink.js'
-import { chunkWriterFor, type ChunkWriter } from './append.js'
-import { LAKE_COLUMNS, lakeRow, type Obj } from './rows.js'
+import { loadLines, type LineKind } from './load.js'
+import { LAKE_COLUMNS, type Obj } from './rows.js'
 import { executeQuery, type QueryOutcome, type QuerySignal } from './query-exec.js'
 import { bindStoreNames, checkAst, parserError, tableOf } from './sql.js'
 
@@ -34,9 +35,16 @@ export interface LakeEngineOptions {
   threads?: number
   /** Concurrent query connections (queries beyond this wait, QUEUED). */
   queryConnections?: number
-  /** The one directory the engine may write: Parquet exports (lake/export.ts). */
-  exportDir?: string
+  /**
+   * The one directory the engine may read and write: batches being loaded and Parquet exports
+   * (lake/export.ts). Default: `<database path>.work`.
+   */
+  workDir?: string
 }
+
+/** Checkpoint rows: the pipeline sink's and the audit-event sink's. */
+const PIPELINE = 1
+const AUDIT = 2
 
 const sqlString = (s: string): string => `'${s.replace(/'/g, "''")}'`
 
@@ -48,10 +56,12 @@ export class LakeEngine {
     private readonly idle: DuckDBConnection[],
     private readonly appender: DuckDBConnection,
     private readonly parser: DuckDBConnection,
+    private readonly auditWriter: DuckDBConnection,
+    private readonly workDir: string,
   ) {}
 
-  /** Rows waiting for the next group commit of `append`, by store. */
-  private pending = new Map<string, Obj[]>()
+  /** Record lines waiting for the next group commit of `append`, by store. */
+  private pending = new Map<string, string[]>()
   private pendingWaiters: { ok: () => void; fail: (e: unknown) => void }[] = []
   private flushing: Promise<void> | undefined
 
@@ -66,14 +76,15 @@ export class LakeEngine {
       threads: String(opts.threads ?? 2),
     })
     const ddl = await instance.connect()
-    // The only directory the instance may touch besides its own database: where Parquet exports are
-    // written (queries cannot name files anyway: lake/sql.ts allows store tables only). Then file
-    // and network access off, and the configuration locked before any query connection exists.
-    if (opts.exportDir) {
-      await mkdir(opts.exportDir, { recursive: true })
-      const dir = opts.exportDir.endsWith('/') ? opts.exportDir : opts.exportDir + '/'
-      await ddl.run(`SET allowed_directories = [${sqlString(dir)}]`)
-    }
+    // The only directory the instance may touch besides its own database: where batches are loaded
+    // from and Parquet exports written (queries cannot name files anyway: lake/sql.ts allows store
+    // tables only). Then file and network access off, and the configuration locked before any query
+    // connection exists.
+    const workDir = opts.workDir ?? `${path}.work`
+    await rm(workDir, { recursive: true, force: true })
+    await mkdir(workDir, { recursive: true })
+    const dir = workDir.endsWith('/') ? workDir : workDir + '/'
+    await ddl.run(`SET allowed_directories = [${sqlString(dir)}]`)
     // Lake times are UTC whatever the host's zone (TIMESTAMP WITH TIME ZONE comparisons).
     await ddl.run(`SET GLOBAL TimeZone = 'UTC'`)
     await ddl.run(`SET enable_external_access = false`)
@@ -81,7 +92,9 @@ export class LakeEngine {
     await ddl.run(
       `CREATE TABLE IF NOT EXISTS lake_checkpoint (id INTEGER PRIMARY KEY, next BIGINT)`,
     )
-    await ddl.run(`INSERT INTO lake_checkpoint VALUES (1, 0) ON CONFLICT DO NOTHING`)
+    await ddl.run(
+      `INSERT INTO lake_checkpoint VALUES (${PIPELINE}, 0), (${AUDIT}, 0) ON CONFLICT DO NOTHING`,
+    )
     const writer = await instance.connect()
     const idle: DuckDBConnection[] = []
     for (let i = 0; i < (opts.queryConnections ?? 4); i++) idle.push(await instance.connect())
@@ -92,12 +105,11 @@ export class LakeEngine {
       idle,
       await instance.connect(),
       await instance.connect(),
+      await instance.connect(),
+      workDir,
     )
-    engine.exportDir = opts.exportDir
     return engine
   }
-
-  private exportDir: string | undefined
 
   /** Events per UTC day in a store (what an export compares with what it wrote last). */
   async dayCounts(storeId: string): Promise<Map<string, number>> {
@@ -113,9 +125,8 @@ export class LakeEngine {
    * bytes (the file is removed). Columns and types are the Lake schema.
    */
   async exportDay(storeId: string, day: string): Promise<Buffer> {
-    if (!this.exportDir) throw new Error('The Lake engine was opened without an export directory.')
     if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new Error(`Not a day: ${day}`)
-    const file = join(this.exportDir, `${tableOf(storeId)}-${day}-${process.pid}.parquet`)
+    const file = join(this.workDir, `${tableOf(storeId)}-${day}-${process.pid}.parquet`)
     try {
       await this.ddl.run(
         `COPY (SELECT * FROM ${tableOf(storeId)}
@@ -141,22 +152,19 @@ export class LakeEngine {
 
   async dropTable(storeId: string): Promise<void> {
     this.tables.delete(storeId)
-    this.writers.delete(tableOf(storeId))
     await this.ddl.run(`DROP TABLE IF EXISTS ${tableOf(storeId)}`)
   }
 
-  /** Compiled chunk writers, by table (every table has the Lake schema; each is read once). */
-  private readonly writers = new Map<string, Promise<ChunkWriter>>()
-
   /**
-   * Appends rows to stores directly (PutAuditEvents): concurrent calls are group-committed in one
-   * transaction; the promise resolves once their rows are committed.
+   * Appends CloudTrail records (their JSON, one line each) to stores directly (Lake imports):
+   * concurrent calls are group-committed in one transaction; the promise resolves once their rows
+   * are committed.
    */
-  append(rows: { storeId: string; row: Obj }[]): Promise<void> {
-    for (const { storeId, row } of rows) {
+  append(rows: { storeId: string; line: string }[]): Promise<void> {
+    for (const { storeId, line } of rows) {
       let list = this.pending.get(storeId)
       if (!list) this.pending.set(storeId, (list = []))
-      list.push(row)
+      list.push(line)
     }
     return new Promise((ok, fail) => {
       this.pendingWaiters.push({ ok, fail })
@@ -174,7 +182,7 @@ export class LakeEngine {
         for (const id of batch.keys()) await this.ensureTable(id)
         await this.appender.run('BEGIN TRANSACTION')
         try {
-          for (const [id, list] of batch) await this.insertRows(this.appender, id, list)
+          for (const [id, list] of batch) await this.load(this.appender, id, 'record', list)
           await this.appender.run('COMMIT')
         } catch (err) {
           await this.appender.run('ROLLBACK').catch(() => undefined)
@@ -188,16 +196,18 @@ export class LakeEngine {
     this.flushing = undefined
   }
 
-  private async insertRows(conn: DuckDBConnection, storeId: string, rows: Obj[]): Promise<void> {
-    // Typed data chunks through DuckDB's appender on `conn`, inside its open transaction.
-    const table = tableOf(storeId)
-    let w = this.writers.get(table)
-    if (!w) {
-      w = chunkWriterFor(conn, table)
-      this.writers.set(table, w)
-      w.catch(() => this.writers.delete(table))
+  /** Loads lines into a store's table on `conn`, inside its open transaction. */
+  private async load(
+    conn: DuckDBConnection,
+    storeId: string,
+    kind: LineKind,
+    lines: string[],
+  ): Promise<void> {
+    const n = await loadLines(conn, this.workDir, tableOf(storeId), kind, lines)
+    if (n !== lines.length) {
+      // Only an audit line DuckDB cannot read at all is dropped (a record line keeps its row).
+      throw new Error(`ERR_LAKE_LOAD: ${lines.length - n} of ${lines.length} lines unreadable`)
     }
-    await (await w).append(conn, table, rows)
   }
 
   /** Deletes a store's events older than `cutoff`. */
@@ -226,32 +236,73 @@ export class LakeEngine {
     return {
       name: 'lake',
       accepts: (record) => stores().some((st) => st.matches(record)),
-      checkpoint: async () => {
-        const r = await this.writer.runAndReadAll(`SELECT next FROM lake_checkpoint WHERE id = 1`)
-        return Number(r.getRows()[0]![0])
-      },
+      checkpoint: () => this.checkpoint(this.writer, PIPELINE),
       write: async (entries: LogEntry[], upTo: number) => {
-        const byStore = new Map<string, Obj[]>()
+        const byStore = new Map<string, string[]>()
         const current = stores()
         for (const e of entries) {
+          let text: string | undefined
           for (const st of current) {
             if (!st.matches(e.record)) continue
             let list = byStore.get(st.id)
             if (!list) byStore.set(st.id, (list = []))
-            list.push(lakeRow(e.record))
+            list.push((text ??= e.text ?? JSON.stringify(e.record)))
           }
         }
-        for (const id of byStore.keys()) await this.ensureTable(id)
-        await this.writer.run('BEGIN TRANSACTION')
-        try {
-          for (const [id, rows] of byStore) await this.insertRows(this.writer, id, rows)
-          await this.writer.run(`UPDATE lake_checkpoint SET next = $1 WHERE id = 1`, [upTo])
-          await this.writer.run('COMMIT')
-        } catch (err) {
-          await this.writer.run('ROLLBACK').catch(() => undefined)
-          throw err
-        }
+        await this.commit(this.writer, PIPELINE, 'record', byStore, upTo)
       },
+    }
+  }
+
+  /**
+   * The sink behind PutAuditEvents: reads the audit-event log (lines `<store IDs>\t<auditLine>`,
+   * `lake/load.ts`) and loads each store's lines in one transaction with its checkpoint. Stores
+   * `exists` no longer knows (deleted since the call was acknowledged) are skipped.
+   */
+  auditSink(exists: (storeId: string) => boolean): Sink<string> {
+    return {
+      name: 'lake-audit',
+      accepts: () => true,
+      checkpoint: () => this.checkpoint(this.auditWriter, AUDIT),
+      write: async (entries: LogEntry<string>[], upTo: number) => {
+        const byStore = new Map<string, string[]>()
+        for (const { record } of entries) {
+          const tab = record.indexOf('\t')
+          const line = record.slice(tab + 1)
+          for (const id of record.slice(0, tab).split(',')) {
+            if (!exists(id)) continue
+            let list = byStore.get(id)
+            if (!list) byStore.set(id, (list = []))
+            list.push(line)
+          }
+        }
+        await this.commit(this.auditWriter, AUDIT, 'audit', byStore, upTo)
+      },
+    }
+  }
+
+  private async checkpoint(conn: DuckDBConnection, id: number): Promise<number> {
+    const r = await conn.runAndReadAll(`SELECT next FROM lake_checkpoint WHERE id = ${id}`)
+    return Number(r.getRows()[0]![0])
+  }
+
+  /** Loads each store's lines and moves checkpoint `id` to `upTo`, in one transaction on `conn`. */
+  private async commit(
+    conn: DuckDBConnection,
+    id: number,
+    kind: LineKind,
+    byStore: Map<string, string[]>,
+    upTo: number,
+  ): Promise<void> {
+    for (const storeId of byStore.keys()) await this.ensureTable(storeId)
+    await conn.run('BEGIN TRANSACTION')
+    try {
+      for (const [storeId, lines] of byStore) await this.load(conn, storeId, kind, lines)
+      await conn.run(`UPDATE lake_checkpoint SET next = $1 WHERE id = ${id}`, [upTo])
+      await conn.run('COMMIT')
+    } catch (err) {
+      await conn.run('ROLLBACK').catch(() => undefined)
+      throw err
     }
   }
 
@@ -300,6 +351,9 @@ export class LakeEngine {
     tables: string[],
     opts: { timeoutMs: number; onStart?: () => void; signal?: QuerySignal },
   ): Promise<QueryOutcome> {
+    // Every event acknowledged before the query sees it (PutAuditEvents answers before its events
+    // are loaded: they are durable in the audit-event log).
+    await this.barrier()
     const conn = await this.acquire()
     try {
       // onStart may refuse to run (a query cancelled while it was queued).
@@ -308,6 +362,13 @@ export class LakeEngine {
     } finally {
       this.release(conn)
     }
+  }
+
+  private barrier: () => Promise<void> = () => Promise.resolve()
+
+  /** What a query waits for before it runs (the audit-event loader catching up). */
+  beforeQuery(barrier: () => Promise<void>): void {
+    this.barrier = barrier
   }
 
   private acquire(): Promise<DuckDBConnection> {
@@ -326,6 +387,7 @@ export class LakeEngine {
     await this.flushing
     this.writer.closeSync()
     this.appender.closeSync()
+    this.auditWriter.closeSync()
     this.parser.closeSync()
     this.ddl.closeSync()
     for (const c of this.idle) c.closeSync()

@@ -84,7 +84,7 @@ describe('Lake Parquet export', () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'opentrail-lake-export-'))
-    engine = await LakeEngine.open(join(dir, 'lake.duckdb'), { exportDir: join(dir, 'export') })
+    engine = await LakeEngine.open(join(dir, 'lake.duckdb'), { workDir: join(dir, 'export') })
     await engine.ensureTable(STORE.id)
     objects = await LocalObjectStore.open(join(dir, 'buckets'))
     exporter = new ParquetExporter(engine, objects, 'opentrail-lake', join(dir, 'state.json'))

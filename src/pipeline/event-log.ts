@@ -5,18 +5,18 @@
  */
 import type { CloudTrailRecord } from '../events/record.js'
 
-export interface LogEntry {
+export interface LogEntry<T = CloudTrailRecord> {
   seq: number
-  record: CloudTrailRecord
-  /** The record's JSON exactly as the log serialized it (JSON.stringify), when the log has it. */
+  record: T
+  /** The record's text exactly as the log stored it (JSON.stringify for CloudTrail records). */
   text?: string
 }
 
-export interface EventLog {
+export interface EventLog<T = CloudTrailRecord> {
   /** Appends and makes durable; resolves with the sequence number of the first record. */
-  append(records: CloudTrailRecord[]): Promise<number>
+  append(records: T[]): Promise<number>
   /** Up to `max` entries starting at `from`; waits up to `waitMs` for at least one to exist. */
-  read(from: number, max: number, waitMs: number): Promise<LogEntry[]>
+  read(from: number, max: number, waitMs: number): Promise<LogEntry<T>[]>
   /** The next sequence number to be assigned (= number of records ever appended). */
   next(): number
   /** Lets the log drop whole segments below `seq` (every sink has acknowledged them). */

@@ -4,6 +4,8 @@
  * (one write + fdatasync for every record queued while the previous flush ran). A torn tail left by
  * `kill -9` is detected by its CRC or length and truncated at open; everything before it was
  * acknowledged and is kept. Recent records stay in memory so caught-up sinks never touch the disk.
+ * The log stores text: the pipeline's CloudTrail records go through `JSON.stringify`/`JSON.parse`
+ * (`FileEventLog.open`); other logs (the Lake's audit-event log) pass their own codec.
  */
 import { open, readdir, mkdir, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -15,8 +17,22 @@ const HEADER = 8
 const SEGMENT_BYTES = 64 * 1024 * 1024
 const TAIL_RECORDS = 100_000
 
-interface Pending {
-  records: CloudTrailRecord[]
+/** How a log turns its records into the text it stores, and back. */
+export interface Codec<T> {
+  encode(record: T): string
+  decode(text: string): T
+}
+
+const JSON_CODEC: Codec<CloudTrailRecord> = {
+  encode: (r) => JSON.stringify(r),
+  decode: (t) => JSON.parse(t) as CloudTrailRecord,
+}
+
+/** Records that are text already. */
+export const TEXT_CODEC: Codec<string> = { encode: (t) => t, decode: (t) => t }
+
+interface Pending<T> {
+  records: T[]
   resolve: (first: number) => void
   reject: (err: unknown) => void
 }
@@ -28,11 +44,11 @@ interface Segment {
 
 const segName = (first: number) => `${String(first).padStart(20, '0')}.seg`
 
-export class FileEventLog implements EventLog {
-  private queue: Pending[] = []
+export class FileEventLog<T = CloudTrailRecord> implements EventLog<T> {
+  private queue: Pending<T>[] = []
   private flushing = false
   private nextSeq = 0
-  private tail: CloudTrailRecord[] = []
+  private tail: T[] = []
   private tailText: string[] = []
   private tailBase = 0
   private waiters: (() => void)[] = []
@@ -43,10 +59,19 @@ export class FileEventLog implements EventLog {
   /** Set when a failed write could not be undone: appending on would ack records after junk. */
   private failed: Error | undefined
 
-  private constructor(private readonly dir: string) {}
+  private constructor(
+    private readonly dir: string,
+    private readonly codec: Codec<T>,
+  ) {}
 
-  static async open(dir: string): Promise<FileEventLog> {
-    const log = new FileEventLog(dir)
+  /** The pipeline's log of CloudTrail records. */
+  static open(dir: string): Promise<FileEventLog> {
+    return FileEventLog.openWith(dir, JSON_CODEC)
+  }
+
+  /** A log of any records, stored as `codec` encodes them. */
+  static async openWith<R>(dir: string, codec: Codec<R>): Promise<FileEventLog<R>> {
+    const log = new FileEventLog<R>(dir, codec)
     await log.recover()
     return log
   }
@@ -75,7 +100,7 @@ export class FileEventLog implements EventLog {
     return this.nextSeq
   }
 
-  append(records: CloudTrailRecord[]): Promise<number> {
+  append(records: T[]): Promise<number> {
     if (this.closed) return Promise.reject(new Error('ERR_LOG_CLOSED: the event log is closed'))
     if (this.failed) return Promise.reject(this.failed)
     if (records.length === 0) return Promise.resolve(this.nextSeq)
@@ -97,7 +122,7 @@ export class FileEventLog implements EventLog {
         let bytes = 0
         for (const p of batch) {
           for (const r of p.records) {
-            const text = JSON.stringify(r)
+            const text = this.codec.encode(r)
             texts.push(text)
             bytes += HEADER + Buffer.byteLength(text)
           }
@@ -164,7 +189,7 @@ export class FileEventLog implements EventLog {
     await dh.close()
   }
 
-  async read(from: number, max: number, waitMs: number): Promise<LogEntry[]> {
+  async read(from: number, max: number, waitMs: number): Promise<LogEntry<T>[]> {
     if (from >= this.nextSeq && waitMs > 0 && !this.closed) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(() => {
@@ -181,7 +206,7 @@ export class FileEventLog implements EventLog {
     const end = Math.min(this.nextSeq, from + max)
     if (from >= end) return []
     if (from >= this.tailBase) {
-      const out: LogEntry[] = []
+      const out: LogEntry<T>[] = []
       for (let s = from; s < end; s++) {
         const i = s - this.tailBase
         out.push({ seq: s, record: this.tail[i]!, text: this.tailText[i]! })
@@ -191,17 +216,17 @@ export class FileEventLog implements EventLog {
     return this.readDisk(from, Math.min(end, this.tailBase) - from)
   }
 
-  private async readDisk(from: number, max: number): Promise<LogEntry[]> {
+  private async readDisk(from: number, max: number): Promise<LogEntry<T>[]> {
     let idx = this.segments.length - 1
     while (idx > 0 && this.segments[idx]!.first > from) idx--
-    const out: LogEntry[] = []
+    const out: LogEntry<T>[] = []
     for (let i = idx; i < this.segments.length && out.length < max; i++) {
       const seg = this.segments[i]!
       await scanSegment(seg.path, (n, payload) => {
         const seq = seg.first + n
         if (seq >= from && out.length < max) {
           const text = payload.toString()
-          out.push({ seq, record: JSON.parse(text) as CloudTrailRecord, text })
+          out.push({ seq, record: this.codec.decode(text), text })
         }
         return out.length < max
       })

@@ -18,23 +18,23 @@ export interface SinkStatus {
   lastError?: string
 }
 
-export class Pipeline {
-  private sinks: { sink: Sink; checkpoint: number; lastError?: string }[] = []
+export class Pipeline<T = CloudTrailRecord> {
+  private sinks: { sink: Sink<T>; checkpoint: number; lastError?: string }[] = []
   private running = false
   private loops: Promise<void>[] = []
   private progressWaiters: (() => void)[] = []
 
   constructor(
-    private readonly log: EventLog,
+    private readonly log: EventLog<T>,
     private readonly logger: Logger,
   ) {}
 
-  addSink(sink: Sink): void {
+  addSink(sink: Sink<T>): void {
     this.sinks.push({ sink, checkpoint: 0 })
   }
 
   /** Appends records durably; resolves when they are acknowledged (survive kill -9). */
-  ingest(records: CloudTrailRecord[]): Promise<number> {
+  ingest(records: T[]): Promise<number> {
     return this.log.append(records)
   }
 
@@ -46,7 +46,7 @@ export class Pipeline {
     }
   }
 
-  private async run(s: { sink: Sink; checkpoint: number; lastError?: string }): Promise<void> {
+  private async run(s: { sink: Sink<T>; checkpoint: number; lastError?: string }): Promise<void> {
     let backoff = 100
     while (this.running) {
       const entries = await this.log.read(s.checkpoint, BATCH, 250)

@@ -7,16 +7,16 @@
 import type { CloudTrailRecord } from '../events/record.js'
 import type { LogEntry } from './event-log.js'
 
-export interface Sink {
+export interface Sink<T = CloudTrailRecord> {
   readonly name: string
   /** Router predicate: which records this sink wants (trail and store selectors live here). */
-  accepts(record: CloudTrailRecord): boolean
+  accepts(record: T): boolean
   /** The durable checkpoint: the next sequence number this sink has not yet handled. */
   checkpoint(): Promise<number>
   /**
    * Durably handles `entries` (already filtered by `accepts`) and records `upTo` (the sequence after
    * the last entry read, matched or not) as the new checkpoint.
    */
-  write(entries: LogEntry[], upTo: number): Promise<void>
+  write(entries: LogEntry<T>[], upTo: number): Promise<void>
   close?(): Promise<void>
 }

@@ -4,8 +4,10 @@
  * SigV4 signing name `cloudtrail-data`): applications send their own audit events (at most 100 or
  * 1 MB per call) through a channel into its event data stores. Each entry is checked against AWS's
  * external-event schema and gets its own result (`successful` with the eventID CloudTrail assigned,
- * or `failed` with an error code); accepted entries are committed to the stores (group commit)
- * before the response. The call itself is recorded as a CloudTrail data event on the channel.
+ * or `failed` with an error code); accepted entries are made durable in the audit-event log (group
+ * commit, fdatasync) before the response, and the Lake loads them into the channel's stores behind
+ * it in large batches (`LakeEngine.auditSink`; queries wait for it). The call itself is recorded as
+ * a CloudTrail data event on the channel.
  */
 import { createHash, randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
@@ -20,8 +22,7 @@ import {
   verifySignature,
   WrongService,
 } from '../../protocol/sigv4.js'
-import type { LakeEngine } from '../../lake/engine.js'
-import { auditRow } from '../../lake/rows.js'
+import { auditLine } from '../../lake/load.js'
 import type { Clock } from '../../shared/clock.js'
 import {
   awsError,
@@ -48,7 +49,11 @@ const REQUIRED = ['version', 'eventSource', 'eventName', 'eventTime', 'UID', 're
 
 export interface AuditEventsDeps {
   channels: ChannelService
-  engine: LakeEngine
+  /**
+   * Appends lines `<store IDs, comma-separated>\t<auditLine>` to the durable audit-event log;
+   * resolves once they survive a crash.
+   */
+  ingest: (lines: string[]) => Promise<unknown>
   identities: IdentityStore
   authorizer: Authorizer
   record: (event: CloudTrailRecord) => Promise<void>
@@ -224,8 +229,9 @@ export class AuditEventsEndpoint {
       }
       const successful: { id: string; eventID: string }[] = []
       const failed: Failed[] = []
-      const rows: { storeId: string; row: Record<string, unknown> }[] = []
+      const lines: string[] = []
       const stores = this.deps.channels.targets(channel)
+      const prefix = stores.map((st) => st.id).join(',') + '\t'
       for (const e of entries) {
         const checked = checkEntry(e, channel.accountId)
         if (checked instanceof EntryFailure) {
@@ -233,18 +239,23 @@ export class AuditEventsEndpoint {
           continue
         }
         const eventID = randomUUID()
-        const row = auditRow({
-          eventID,
-          eventData: checked,
-          region: channel.region,
-          accountId: channel.accountId,
-          channelArn: channel.arn,
-          ingestionTime: now,
-        })
-        for (const st of stores) rows.push({ storeId: st.id, row })
+        if (stores.length > 0) {
+          lines.push(
+            prefix +
+              auditLine({
+                eventID,
+                eventDataText: e.eventData,
+                eventTime: checked['eventTime'] as string,
+                region: channel.region,
+                accountId: channel.accountId,
+                channelArn: channel.arn,
+                ingestionTime: now,
+              }),
+          )
+        }
         successful.push({ id: e.id, eventID })
       }
-      if (rows.length > 0) await this.deps.engine.append(rows)
+      if (lines.length > 0) await this.deps.ingest(lines)
       this.deps.channels.noteIngestion(
         channel,
         now,

@@ -15,7 +15,6 @@ import { mkdir, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { CloudTrailRecord } from '../../events/record.js'
 import type { LakeEngine } from '../../lake/engine.js'
-import { lakeRow } from '../../lake/rows.js'
 import { ImportService } from '../../import/service.js'
 import type { ImportBatch, ImportTarget, WriteResult } from '../../import/target.js'
 import type { ImportInfo } from '../../import/types.js'
@@ -79,18 +78,21 @@ class StoreTarget implements ImportTarget {
 
   async write(batch: ImportBatch): Promise<WriteResult> {
     await this.ready()
-    const rows: { storeId: string; row: Record<string, unknown> }[] = []
+    const rows: { storeId: string; line: string }[] = []
     let written = 0
     let duplicates = 0
     const stores = this.stores()
     for (let i = 0; i < batch.length; i++) {
       const record: CloudTrailRecord = batch.record(i)
       let fresh = false
+      let line: string | undefined
       for (const st of stores) {
         const ids = this.seen.get(st.id)!
         if (ids.has(record.eventID)) continue
         ids.add(record.eventID)
-        rows.push({ storeId: st.id, row: lakeRow(record) })
+        // JSON allows a raw line break only as whitespace: the text stays one line without it.
+        line ??= batch.text(i).replace(/[\r\n]/g, ' ')
+        rows.push({ storeId: st.id, line })
         fresh = true
       }
       if (fresh) written++

@@ -126,6 +126,11 @@ export class LakeService {
       }))
   }
 
+  /** Whether a store exists (in any status: its table is still there). */
+  has(id: string): boolean {
+    return this.stores.some((st) => st.id === id)
+  }
+
   /** The store an ID or ARN names, in the caller's account (another account's is not found). */
   find(scope: Scope, ref: string): EventDataStore {
     const m = ARN_RE.exec(ref)
