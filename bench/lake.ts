@@ -240,7 +240,7 @@ async function main(): Promise<void> {
       await run('invictus trail files', await fileList(dir), work)
     }
     if (ONLY.has('audit')) {
-      await benchAudit(work, { events: AUDIT, clients: CLIENTS, workers: WORKERS })
+      await benchAudit(work, { events: AUDIT, clients: CLIENTS, workers: WORKERS, presign: true })
     }
     table('Process', [['peak RSS', mib(peakRss())]])
   } finally {

@@ -23,6 +23,18 @@ export interface PutAuditEventsOutput {
   failed: { id: string; errorCode: string; errorMessage: string }[]
 }
 
+export interface PutAuditEventsInput {
+  channelArn: string
+  externalId?: string
+  auditEvents: AuditEvent[]
+}
+
+export interface SignedCall {
+  path: string
+  headers: Record<string, string>
+  body: string
+}
+
 export class AuditEventsError extends Error {
   constructor(
     code: string,
@@ -53,11 +65,12 @@ export class AuditEventsClient {
     })
   }
 
-  async putAuditEvents(input: {
-    channelArn: string
-    externalId?: string
-    auditEvents: AuditEvent[]
-  }): Promise<PutAuditEventsOutput> {
+  async putAuditEvents(input: PutAuditEventsInput): Promise<PutAuditEventsOutput> {
+    return this.send(await this.sign(input))
+  }
+
+  /** A signed call, ready to send (valid for 15 minutes). */
+  async sign(input: PutAuditEventsInput): Promise<SignedCall> {
     const body = JSON.stringify({ auditEvents: input.auditEvents })
     const query: Record<string, string> = { channelArn: input.channelArn }
     if (input.externalId !== undefined) query['externalId'] = input.externalId
@@ -77,7 +90,15 @@ export class AuditEventsClient {
         body,
       }),
     )
-    const qs = new URLSearchParams(query).toString()
+    return {
+      path: `/PutAuditEvents?${new URLSearchParams(query).toString()}`,
+      headers: signed.headers,
+      body,
+    }
+  }
+
+  /** Sends a signed call. */
+  async send(call: SignedCall): Promise<PutAuditEventsOutput> {
     const { status, text, type } = await new Promise<{
       status: number
       text: string
@@ -88,8 +109,8 @@ export class AuditEventsClient {
           method: 'POST',
           hostname: this.url.hostname,
           port: this.url.port,
-          path: `/PutAuditEvents?${qs}`,
-          headers: signed.headers,
+          path: call.path,
+          headers: call.headers,
           agent: keepAlive,
         },
         (res) => {
@@ -106,7 +127,7 @@ export class AuditEventsClient {
         },
       )
       req.on('error', fail)
-      req.end(body)
+      req.end(call.body)
     })
     const parsed = (text ? JSON.parse(text) : {}) as Record<string, unknown>
     if (status !== 200) {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
-import { auditLine, loadLines, timestampMicros } from './load.js'
+import { auditLines, loadLines, timestampMicros } from './load.js'
 import { LAKE_COLUMNS } from './rows.js'
 
 type Obj = Record<string, unknown>
@@ -225,16 +225,14 @@ describe('lake/load: JSON lines through DuckDB read_json into the Lake schema', 
     const texts = datas.map((d, i) =>
       i % 4 === 0 ? JSON.stringify(d, null, 2) : JSON.stringify(d),
     )
+    const line = auditLines({
+      region: 'eu-west-1',
+      accountId: '111122223333',
+      channelArn: 'arn:aws:cloudtrail:eu-west-1:111122223333:channel/c',
+      ingestionTime: now,
+    })
     const lines = texts.map((t, i) =>
-      auditLine({
-        eventID: `id-${String(i).padStart(4, '0')}`,
-        eventDataText: t,
-        eventTime: datas[i]!['eventTime'] as string,
-        region: 'eu-west-1',
-        accountId: '111122223333',
-        channelArn: 'arn:aws:cloudtrail:eu-west-1:111122223333:channel/c',
-        ingestionTime: now,
-      }),
+      line(`id-${String(i).padStart(4, '0')}`, t, timestampMicros(datas[i]!['eventTime'])),
     )
     assert.ok(
       lines.every((l) => !l.includes('\n')),
@@ -299,6 +297,10 @@ describe('lake/load: JSON lines through DuckDB read_json into the Lake schema', 
     assert.equal(timestampMicros('2026-01-01T00:00:00.000001Z'), Date.UTC(2026, 0, 1) * 1000 + 1)
     assert.equal(timestampMicros('2026-01-01 00:00:00-0130'), Date.UTC(2026, 0, 1, 1, 30) * 1000)
     assert.equal(timestampMicros('nonsense'), null)
+    assert.equal(timestampMicros('2026-13-01T00:00:00Z'), null)
+    assert.equal(timestampMicros('2026-04-31T00:00:00Z'), null)
+    assert.equal(timestampMicros('2026-01-01T24:00:00Z'), null)
+    assert.equal(timestampMicros('Thu, 01 Jan 2026 00:00:00 GMT'), Date.UTC(2026, 0, 1) * 1000)
     assert.equal(timestampMicros(42), null)
   })
 })

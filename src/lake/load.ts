@@ -152,14 +152,18 @@ const ISO =
 /**
  * A time as microseconds since the epoch (UTC), what a DuckDB TIMESTAMP holds. ISO 8601 with
  * microsecond precision; an offset is applied, as DuckDB's cast of such a string does. Anything
- * else Date.parse reads is taken at millisecond precision; an unreadable value is null.
+ * else Date.parse reads is taken at millisecond precision; an unreadable value (also an ISO text
+ * with a field out of range, such as month 13) is null.
  */
 export function timestampMicros(v: unknown): number | null {
   if (typeof v !== 'string') return null
   const m = ISO.exec(v)
   if (m) {
-    const ms = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!)
-    if (Number.isNaN(ms)) return null
+    const [mo, d, h, mi, sec] = [+m[2]!, +m[3]!, +m[4]!, +m[5]!, +m[6]!]
+    if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59) return null
+    const ms = Date.UTC(+m[1]!, mo - 1, d, h, mi, sec)
+    // Day 31 of a 30-day month rolls over: not a date.
+    if (Number.isNaN(ms) || new Date(ms).getUTCDate() !== d) return null
     let micros = ms * 1000
     if (m[7]) micros += +(m[7] + '00000').slice(0, 6)
     const z = m[8]
@@ -174,25 +178,25 @@ export function timestampMicros(v: unknown): number | null {
 }
 
 /**
- * One accepted PutAuditEvents entry as an `audit` line. `eventDataText` is the caller's JSON text
- * (already parsed once, so valid); JSON allows raw line breaks only as whitespace, so they become
- * spaces and the line stays one line.
+ * Builds `audit` lines for one PutAuditEvents call: what is the same for every event of the call
+ * (channel, region, account, ingestion time) is serialized once. `eventDataText` is the caller's
+ * JSON text (already parsed once, so valid); JSON allows raw line breaks only as whitespace, so they
+ * become spaces and the line stays one line. `eventTime` is in microseconds (`timestampMicros`).
  */
-export function auditLine(a: {
-  eventID: string
-  eventDataText: string
-  eventTime: string
+export function auditLines(call: {
   region: string
   accountId: string
   channelArn: string
   ingestionTime: Date
-}): string {
-  return (
-    `{"eventID":${JSON.stringify(a.eventID)},"awsRegion":${JSON.stringify(a.region)},` +
-    `"recipientAccountId":${JSON.stringify(a.accountId)},` +
-    `"channelARN":${JSON.stringify(a.channelArn)},` +
-    `"ingestionTime":${a.ingestionTime.getTime() * 1000},` +
-    `"eventTime":${timestampMicros(a.eventTime) ?? 'null'},` +
-    `"eventData":${a.eventDataText.replace(/[\r\n]/g, ' ')}}`
-  )
+}): (eventID: string, eventDataText: string, eventTime: number | null) => string {
+  const common =
+    `","awsRegion":${JSON.stringify(call.region)},` +
+    `"recipientAccountId":${JSON.stringify(call.accountId)},` +
+    `"channelARN":${JSON.stringify(call.channelArn)},` +
+    `"ingestionTime":${call.ingestionTime.getTime() * 1000},"eventTime":`
+  return (eventID, text, eventTime) => {
+    const data = text.includes('\n') || text.includes('\r') ? text.replace(/[\r\n]/g, ' ') : text
+    // eventID is a UUID: no character JSON escapes.
+    return `{"eventID":"${eventID}${common}${eventTime ?? 'null'},"eventData":${data}}`
+  }
 }

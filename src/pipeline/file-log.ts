@@ -119,22 +119,25 @@ export class FileEventLog<T = CloudTrailRecord> implements EventLog<T> {
         // Serialize once; the text is kept for sinks (they need not stringify again), and the
         // whole group goes out as one buffer: [len][crc32][payload] per record.
         const texts: string[] = []
-        let bytes = 0
+        // At most 3 UTF-8 bytes per UTF-16 unit: room enough without measuring each text first.
+        let room = 0
         for (const p of batch) {
           for (const r of p.records) {
             const text = this.codec.encode(r)
             texts.push(text)
-            bytes += HEADER + Buffer.byteLength(text)
+            room += HEADER + 3 * text.length
           }
         }
-        const buf = Buffer.allocUnsafe(bytes)
+        const all = Buffer.allocUnsafe(room)
         let off = 0
         for (const text of texts) {
-          const len = buf.write(text, off + HEADER)
-          buf.writeUInt32LE(len, off)
-          buf.writeUInt32LE(crc32(buf.subarray(off + HEADER, off + HEADER + len)), off + 4)
+          const len = all.write(text, off + HEADER)
+          all.writeUInt32LE(len, off)
+          all.writeUInt32LE(crc32(all.subarray(off + HEADER, off + HEADER + len)), off + 4)
           off += HEADER + len
         }
+        const buf = all.subarray(0, off)
+        const bytes = off
         try {
           if (this.segBytes > 0 && this.segBytes + bytes > SEGMENT_BYTES) await this.roll()
           await this.fh.writev([buf])

@@ -49,7 +49,9 @@ export class Pipeline<T = CloudTrailRecord> {
   private async run(s: { sink: Sink<T>; checkpoint: number; lastError?: string }): Promise<void> {
     let backoff = 100
     while (this.running) {
-      const entries = await this.log.read(s.checkpoint, BATCH, 250)
+      const b = s.sink.batching
+      if (b) await this.linger(s.checkpoint, b)
+      const entries = await this.log.read(s.checkpoint, b?.max ?? BATCH, 250)
       if (entries.length === 0) continue
       const upTo = entries[entries.length - 1]!.seq + 1
       const matched = entries.filter((e) => s.sink.accepts(e.record))
@@ -69,6 +71,30 @@ export class Pipeline<T = CloudTrailRecord> {
     }
   }
 
+  /** Waits while fewer than `b.min` entries follow `from`, for at most `b.lingerMs`, unless drained. */
+  private async linger(from: number, b: { min: number; lingerMs: number }): Promise<void> {
+    const until = Date.now() + b.lingerMs
+    while (
+      this.running &&
+      this.draining === 0 &&
+      this.log.next() - from < b.min &&
+      Date.now() < until
+    ) {
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer)
+          this.lingerWakers = this.lingerWakers.filter((w) => w !== wake)
+          resolve()
+        }
+        const timer = setTimeout(wake, 50)
+        this.lingerWakers.push(wake)
+      })
+    }
+  }
+
+  private draining = 0
+  private lingerWakers: (() => void)[] = []
+
   private async maybeRelease(): Promise<void> {
     const min = Math.min(...this.sinks.map((s) => s.checkpoint))
     await this.log.release(min)
@@ -80,17 +106,28 @@ export class Pipeline<T = CloudTrailRecord> {
     for (const fn of w) fn()
   }
 
-  /** Resolves when every sink has handled everything appended before the call (tests, shutdown). */
-  async drain(timeoutMs = 30_000): Promise<void> {
+  /**
+   * Resolves when every sink (or only the one named `sink`) has handled everything appended before
+   * the call (tests, shutdown, a Lake query). Lingering sinks write at once meanwhile. A sink whose
+   * last write failed is not waited for (it is retrying with backoff).
+   */
+  async drain(timeoutMs = 30_000, sink?: string): Promise<void> {
     const target = this.log.next()
     const deadline = Date.now() + timeoutMs
-    while (this.sinks.some((s) => s.checkpoint < target)) {
-      if (Date.now() > deadline)
-        throw new Error('ERR_PIPELINE_DRAIN: sinks did not catch up in time')
-      await new Promise<void>((r) => {
-        this.progressWaiters.push(r)
-        setTimeout(r, 100)
-      })
+    const waited = this.sinks.filter((s) => sink === undefined || s.sink.name === sink)
+    this.draining++
+    for (const w of [...this.lingerWakers]) w()
+    try {
+      while (waited.some((s) => s.checkpoint < target && !(sink && s.lastError))) {
+        if (Date.now() > deadline)
+          throw new Error('ERR_PIPELINE_DRAIN: sinks did not catch up in time')
+        await new Promise<void>((r) => {
+          this.progressWaiters.push(r)
+          setTimeout(r, 100)
+        })
+      }
+    } finally {
+      this.draining--
     }
   }
 

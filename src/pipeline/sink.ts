@@ -18,5 +18,11 @@ export interface Sink<T = CloudTrailRecord> {
    * the last entry read, matched or not) as the new checkpoint.
    */
   write(entries: LogEntry<T>[], upTo: number): Promise<void>
+  /**
+   * Larger batches for sinks whose cost per batch is high (a Lake load): the pipeline waits until
+   * `min` entries are there, `lingerMs` has passed, or someone drains (a query waiting to see
+   * them); a batch holds at most `max` entries (default 50,000).
+   */
+  readonly batching?: { min: number; max: number; lingerMs: number }
   close?(): Promise<void>
 }

@@ -22,7 +22,7 @@ import {
   verifySignature,
   WrongService,
 } from '../../protocol/sigv4.js'
-import { auditLine } from '../../lake/load.js'
+import { auditLines, timestampMicros } from '../../lake/load.js'
 import type { Clock } from '../../shared/clock.js'
 import {
   awsError,
@@ -79,11 +79,14 @@ export class EntryFailure {
   constructor(readonly entry: Failed) {}
 }
 
-/** Checks one entry; returns the parsed eventData or the entry's failure. */
-export function checkEntry(e: Entry, accountId: string): Record<string, unknown> | EntryFailure {
+/** Checks one entry; returns its eventTime in microseconds (UTC) or the entry's failure. */
+export function checkEntry(e: Entry, accountId: string): number | EntryFailure {
   const fail = (errorCode: string, errorMessage: string) =>
     new EntryFailure({ id: e.id, errorCode, errorMessage })
-  if (Buffer.byteLength(e.eventData) > MAX_EVENT_DATA_BYTES) {
+  if (
+    e.eventData.length * 3 > MAX_EVENT_DATA_BYTES &&
+    Buffer.byteLength(e.eventData) > MAX_EVENT_DATA_BYTES
+  ) {
     return fail('FieldTooLong', 'eventData is larger than 256 KB.')
   }
   if (e.eventDataChecksum !== undefined) {
@@ -116,7 +119,8 @@ export function checkEntry(e: Entry, accountId: string): Record<string, unknown>
   ) {
     return fail('FieldNotFound', 'eventData.userIdentity needs type and principalId strings.')
   }
-  if (Number.isNaN(Date.parse(d['eventTime'] as string))) {
+  const eventTime = timestampMicros(d['eventTime'])
+  if (eventTime === null) {
     return fail('InvalidData', 'eventData.eventTime is not an ISO 8601 time.')
   }
   if (d['recipientAccountId'] !== accountId) {
@@ -128,7 +132,7 @@ export function checkEntry(e: Entry, accountId: string): Record<string, unknown>
       return fail('InvalidData', `eventData.${f} must be a JSON object.`)
     }
   }
-  return d
+  return eventTime
 }
 
 export class AuditEventsEndpoint {
@@ -232,6 +236,12 @@ export class AuditEventsEndpoint {
       const lines: string[] = []
       const stores = this.deps.channels.targets(channel)
       const prefix = stores.map((st) => st.id).join(',') + '\t'
+      const line = auditLines({
+        region: channel.region,
+        accountId: channel.accountId,
+        channelArn: channel.arn,
+        ingestionTime: now,
+      })
       for (const e of entries) {
         const checked = checkEntry(e, channel.accountId)
         if (checked instanceof EntryFailure) {
@@ -239,20 +249,7 @@ export class AuditEventsEndpoint {
           continue
         }
         const eventID = randomUUID()
-        if (stores.length > 0) {
-          lines.push(
-            prefix +
-              auditLine({
-                eventID,
-                eventDataText: e.eventData,
-                eventTime: checked['eventTime'] as string,
-                region: channel.region,
-                accountId: channel.accountId,
-                channelArn: channel.arn,
-                ingestionTime: now,
-              }),
-          )
-        }
+        if (stores.length > 0) lines.push(prefix + line(eventID, e.eventData, checked))
         successful.push({ id: e.id, eventID })
       }
       if (lines.length > 0) await this.deps.ingest(lines)
