@@ -1,0 +1,267 @@
+/**
+ * @module domains/lake/query-delivery
+ * StartQuery's DeliveryS3Uri: a finished query's rows written to S3 in AWS's layout,
+ * `<prefix>/AWSLogs/<account>/CloudTrail-Lake/Query/<yyyy>/<mm>/<dd>/<query-id>/` (the UTC day the
+ * query completed) holding `result_1.csv.gz`, `result_2.csv.gz`, ... (gzipped CSV, a header line
+ * in each file, a new file every `maxFileBytes` of CSV) and `result_sign.json`, the sign file:
+ * `{version, region, files: [{fileHashValue, fileName}], hashAlgorithm, signatureAlgorithm,
+ * queryCompleteTime, hashSignature, publicKeyFingerprint}`. `fileHashValue` is the SHA-256 of each
+ * stored (gzipped) object; `hashSignature` is SHA256withRSA over the hashes joined by spaces,
+ * signed with the region's digest signing key (digest/keystore), so ListPublicKeys returns the key
+ * that `aws cloudtrail verify-query-results` (AWS CLI v2) checks it with.
+ *
+ * Bucket policies: OpenTrail does not require the Allow statements AWS documents for the CloudTrail
+ * service principal (trail delivery does not either), but an unconditional Deny of s3:PutObject to
+ * `cloudtrail.amazonaws.com` or `*` stops delivery: InsufficientS3BucketPolicyException at
+ * StartQuery, DeliveryStatus ACCESS_DENIED (or ACCESS_DENIED_SIGNING_FILE) when it appears later.
+ */
+import { promisify } from 'node:util'
+import { gzip as gzipCb } from 'node:zlib'
+import {
+  HASH_ALGORITHM,
+  SIGNATURE_ALGORITHM,
+  sha256Hex,
+  signHex,
+} from '../../digest/digest-file.js'
+import type { SigningKeyStore } from '../../digest/keystore.js'
+import { dayFolder, isoSeconds } from '../../delivery/keys.js'
+import { errorCode } from '../../delivery/trail-delivery.js'
+import { evaluate } from '../../iam/policy.js'
+import { hasBucketSettings, type ObjectStore } from '../../objectstore/port.js'
+import { parseBucketPolicy } from '../../s3api/bucket-policy.js'
+import { awsError } from '../../shared/errors.js'
+import { validateBucketName, validateS3Prefix } from '../trails/validation.js'
+
+const gzip = promisify(gzipCb)
+
+export const S3BucketDoesNotExistException = awsError('S3BucketDoesNotExistException')
+export const InsufficientS3BucketPolicyException = awsError('InsufficientS3BucketPolicyException')
+
+export type DeliveryStatus =
+  | 'SUCCESS'
+  | 'FAILED'
+  | 'FAILED_SIGNING_FILE'
+  | 'PENDING'
+  | 'RESOURCE_NOT_FOUND'
+  | 'ACCESS_DENIED'
+  | 'ACCESS_DENIED_SIGNING_FILE'
+  | 'CANCELLED'
+  | 'UNKNOWN'
+
+export const SIGN_FILE_NAME = 'result_sign.json'
+/** CSV bytes (uncompressed) per result file before the next one starts. */
+export const DEFAULT_MAX_FILE_BYTES = 100_000_000
+
+export interface DeliveryTarget {
+  bucket: string
+  /** The key prefix without leading or trailing slashes ('' for the bucket's root). */
+  prefix: string
+}
+
+export interface SignFile {
+  version: '1.0'
+  region: string
+  files: { fileHashValue: string; fileName: string }[]
+  hashAlgorithm: typeof HASH_ALGORITHM
+  signatureAlgorithm: typeof SIGNATURE_ALGORITHM
+  queryCompleteTime: string
+  hashSignature: string
+  publicKeyFingerprint: string
+}
+
+/** What a delivery writes: the query and its result. */
+export interface DeliveryRequest {
+  target: DeliveryTarget
+  accountId: string
+  region: string
+  queryId: string
+  completedAt: Date
+  columns: string[]
+  rows: (string | null)[][]
+}
+
+/** `s3://bucket[/prefix]` → bucket and prefix (InvalidS3BucketNameException, InvalidS3PrefixException). */
+export function parseDeliveryUri(uri: string): DeliveryTarget {
+  const m = /^s3:\/\/([^/]*)(?:\/(.*))?$/s.exec(uri)
+  if (!m) throw awsError('InvalidS3BucketNameException')(`${uri} is not an s3:// URI.`)
+  validateBucketName(m[1]!)
+  const prefix = (m[2] ?? '').replace(/^\/+|\/+$/g, '')
+  validateS3Prefix(prefix)
+  return { bucket: m[1]!, prefix }
+}
+
+/** The folder (ending in `/`) a query's result files go to. */
+export function resultFolder(
+  t: DeliveryTarget,
+  accountId: string,
+  queryId: string,
+  completedAt: Date,
+): string {
+  const base = `AWSLogs/${accountId}/CloudTrail-Lake/Query/${dayFolder(completedAt)}/${queryId}/`
+  return t.prefix ? `${t.prefix}/${base}` : base
+}
+
+/** One CSV field: quoted when it holds a comma, a quote or a line break; null is empty. */
+export function csvField(v: string | null): string {
+  if (v === null) return ''
+  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v
+}
+
+export const csvLine = (cells: (string | null)[]): string => cells.map(csvField).join(',') + '\n'
+
+/** The CSV texts of a result: a header line then rows, split every `maxBytes` (at least one row). */
+export function csvFiles(
+  columns: string[],
+  rows: (string | null)[][],
+  maxBytes = DEFAULT_MAX_FILE_BYTES,
+): string[] {
+  const header = csvLine(columns)
+  const files: string[] = []
+  let parts = [header]
+  let size = header.length
+  for (const row of rows) {
+    const line = csvLine(row)
+    if (parts.length > 1 && size + line.length > maxBytes) {
+      files.push(parts.join(''))
+      parts = [header]
+      size = header.length
+    }
+    parts.push(line)
+    size += line.length
+  }
+  files.push(parts.join(''))
+  return files
+}
+
+/** The data a sign file's signature covers: the files' hashes joined by single spaces. */
+export const signedString = (files: SignFile['files']): string =>
+  files.map((f) => f.fileHashValue).join(' ')
+
+/** Writes query results to S3 with their sign file. */
+export class QueryResultDelivery {
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly keys: SigningKeyStore,
+    private readonly maxFileBytes = DEFAULT_MAX_FILE_BYTES,
+  ) {}
+
+  /** StartQuery's checks: the bucket exists and its policy does not deny CloudTrail's writes. */
+  async check(t: DeliveryTarget, probeKey: string): Promise<void> {
+    if (!(await this.store.bucketExists(t.bucket))) {
+      throw S3BucketDoesNotExistException(`S3 bucket ${t.bucket} does not exist.`)
+    }
+    if (await this.denied(t.bucket, probeKey)) {
+      throw InsufficientS3BucketPolicyException(
+        `The bucket policy of ${t.bucket} does not allow CloudTrail to write query results.`,
+      )
+    }
+  }
+
+  /** Writes the result files, then the sign file; returns the delivery status. */
+  async deliver(r: DeliveryRequest): Promise<DeliveryStatus> {
+    const folder = resultFolder(r.target, r.accountId, r.queryId, r.completedAt)
+    const { bucket } = r.target
+    if (!(await this.store.bucketExists(bucket))) return 'RESOURCE_NOT_FOUND'
+    const files: SignFile['files'] = []
+    const texts = csvFiles(r.columns, r.rows, this.maxFileBytes)
+    for (const [i, text] of texts.entries()) {
+      const fileName = `result_${i + 1}.csv.gz`
+      if (await this.denied(bucket, folder + fileName)) return 'ACCESS_DENIED'
+      const body = await gzip(Buffer.from(text, 'utf8'))
+      try {
+        await this.store.putObject(bucket, folder + fileName, body, {
+          contentType: 'application/x-gzip',
+        })
+      } catch (err) {
+        return statusOf(errorCode(err), 'RESOURCE_NOT_FOUND', 'ACCESS_DENIED', 'FAILED')
+      }
+      files.push({ fileHashValue: sha256Hex(body), fileName })
+    }
+    let sign: SignFile
+    try {
+      const key = await this.keys.current(r.region)
+      sign = {
+        version: '1.0',
+        region: r.region,
+        files,
+        hashAlgorithm: HASH_ALGORITHM,
+        signatureAlgorithm: SIGNATURE_ALGORITHM,
+        queryCompleteTime: isoSeconds(r.completedAt),
+        hashSignature: signHex(key.privateKey, Buffer.from(signedString(files), 'utf8')),
+        publicKeyFingerprint: key.info.fingerprint,
+      }
+    } catch {
+      return 'FAILED_SIGNING_FILE'
+    }
+    if (await this.denied(bucket, folder + SIGN_FILE_NAME)) return 'ACCESS_DENIED_SIGNING_FILE'
+    try {
+      await this.store.putObject(
+        bucket,
+        folder + SIGN_FILE_NAME,
+        Buffer.from(JSON.stringify(sign), 'utf8'),
+        { contentType: 'application/json' },
+      )
+    } catch (err) {
+      return statusOf(
+        errorCode(err),
+        'FAILED_SIGNING_FILE',
+        'ACCESS_DENIED_SIGNING_FILE',
+        'FAILED_SIGNING_FILE',
+      )
+    }
+    return 'SUCCESS'
+  }
+
+  /** Whether the bucket's policy explicitly denies CloudTrail's s3:PutObject on `key`. */
+  private async denied(bucket: string, key: string): Promise<boolean> {
+    if (!hasBucketSettings(this.store)) return false
+    let text: string | undefined
+    try {
+      text = (await this.store.getBucketSettings(bucket)).policy
+    } catch {
+      return false
+    }
+    return policyDeniesCloudTrail(text, `arn:aws:s3:::${bucket}/${key}`)
+  }
+}
+
+function statusOf(
+  code: string,
+  missing: DeliveryStatus,
+  denied: DeliveryStatus,
+  other: DeliveryStatus,
+): DeliveryStatus {
+  if (code === 'NoSuchBucket') return missing
+  if (code === 'AccessDenied' || code === 'AllAccessDisabled') return denied
+  return other
+}
+
+/**
+ * An unconditional Deny statement for s3:PutObject on `objectArn` whose Principal covers the
+ * CloudTrail service (`*`, AWS `*`, or Service `cloudtrail.amazonaws.com`).
+ */
+export function policyDeniesCloudTrail(text: string | undefined, objectArn: string): boolean {
+  if (!text) return false
+  let statements: ReturnType<typeof parseBucketPolicy>['Statement']
+  try {
+    statements = parseBucketPolicy(text).Statement
+  } catch {
+    return false
+  }
+  const covers = (p: unknown): boolean => {
+    if (p === '*') return true
+    if (!p || typeof p !== 'object') return false
+    const list = (v: unknown) => (Array.isArray(v) ? v : v === undefined ? [] : [v]).map(String)
+    const o = p as { AWS?: unknown; Service?: unknown }
+    return list(o.AWS).includes('*') || list(o.Service).includes('cloudtrail.amazonaws.com')
+  }
+  const denies = statements.filter(
+    (s) =>
+      s.Effect === 'Deny' &&
+      s.Condition === undefined &&
+      s.NotPrincipal === undefined &&
+      covers(s.Principal),
+  )
+  if (denies.length === 0) return false
+  return evaluate([{ Statement: denies }], 's3:PutObject', objectArn) === 'ExplicitDeny'
+}
