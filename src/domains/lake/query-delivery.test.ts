@@ -42,6 +42,8 @@ describe('domains/lake/query-delivery', () => {
     assert.deepEqual(parseDeliveryUri('s3://results/'), { bucket: 'results', prefix: '' })
     assert.deepEqual(parseDeliveryUri('s3://results/a/b/'), { bucket: 'results', prefix: 'a/b' })
     assert.throws(() => parseDeliveryUri('s3://a..b/x'), { code: 'InvalidS3BucketNameException' })
+    assert.throws(() => parseDeliveryUri('https://results/x'), { code: 'ValidationException' })
+    assert.throws(() => parseDeliveryUri('s3://Results'), { code: 'ValidationException' })
     assert.throws(() => parseDeliveryUri(`s3://results/${'p'.repeat(201)}`), {
       code: 'InvalidS3PrefixException',
     })

@@ -29,7 +29,7 @@ import { errorCode } from '../../delivery/trail-delivery.js'
 import { evaluate } from '../../iam/policy.js'
 import { hasBucketSettings, type ObjectStore } from '../../objectstore/port.js'
 import { parseBucketPolicy } from '../../s3api/bucket-policy.js'
-import { awsError } from '../../shared/errors.js'
+import { ValidationException, awsError } from '../../shared/errors.js'
 import { validateBucketName, validateS3Prefix } from '../trails/validation.js'
 
 const gzip = promisify(gzipCb)
@@ -80,10 +80,21 @@ export interface DeliveryRequest {
   rows: (string | null)[][]
 }
 
-/** `s3://bucket[/prefix]` → bucket and prefix (InvalidS3BucketNameException, InvalidS3PrefixException). */
+/** The model's pattern of DeliveryS3Uri (the protocol layer checks lengths, not patterns). */
+const URI_PATTERN = 's3://[a-z0-9][\\.\\-a-z0-9]{1,61}[a-z0-9](/.*)?'
+
+/**
+ * `s3://bucket[/prefix]` → bucket and prefix: ValidationException when the URI does not match
+ * the model's pattern, then S3's bucket naming rules (InvalidS3BucketNameException) and the
+ * prefix length (InvalidS3PrefixException).
+ */
 export function parseDeliveryUri(uri: string): DeliveryTarget {
-  const m = /^s3:\/\/([^/]*)(?:\/(.*))?$/s.exec(uri)
-  if (!m) throw awsError('InvalidS3BucketNameException')(`${uri} is not an s3:// URI.`)
+  if (!new RegExp(`^(?:${URI_PATTERN})$`).test(uri)) {
+    throw ValidationException(
+      `1 validation error detected: Value '${uri}' at 'deliveryS3Uri' failed to satisfy constraint: Member must satisfy regular expression pattern: ${URI_PATTERN}`,
+    )
+  }
+  const m = /^s3:\/\/([^/]*)(?:\/(.*))?$/s.exec(uri)!
   validateBucketName(m[1]!)
   const prefix = (m[2] ?? '').replace(/^\/+|\/+$/g, '')
   validateS3Prefix(prefix)
