@@ -333,7 +333,7 @@ export class LakeQueries {
     const id = randomUUID()
     if (target) {
       const probe = resultFolder(target, scope.accountId, id, this.clock.now()) + 'result_1.csv.gz'
-      await this.delivery!.check(target, probe)
+      await this.delivery!.check(target, probe, scope.accountId)
     }
     const q: LakeQuery = {
       id,

@@ -11,6 +11,7 @@ import {
   csvFiles,
   csvLine,
   parseDeliveryUri,
+  policyAllowsCloudTrail,
   policyDeniesCloudTrail,
   resultFolder,
   signedString,
@@ -129,7 +130,7 @@ describe('domains/lake/query-delivery', () => {
       await d.deliver({ ...req, target: { bucket: 'nowhere', prefix: '' } }),
       'RESOURCE_NOT_FOUND',
     )
-    await assert.rejects(d.check({ bucket: 'nowhere', prefix: '' }, 'k'), {
+    await assert.rejects(d.check({ bucket: 'nowhere', prefix: '' }, 'k', ACCOUNT), {
       code: 'S3BucketDoesNotExistException',
     })
     await tmp.store.createBucket('locked')
@@ -149,9 +150,56 @@ describe('domains/lake/query-delivery', () => {
       await d.deliver({ ...req, target: { bucket: 'locked', prefix: '' } }),
       'ACCESS_DENIED',
     )
-    await assert.rejects(d.check({ bucket: 'locked', prefix: '' }, 'k'), {
+    await assert.rejects(d.check({ bucket: 'locked', prefix: '' }, 'k', ACCOUNT), {
       code: 'InsufficientS3BucketPolicyException',
     })
+  })
+
+  it("needs an Allow statement for another account's bucket", async () => {
+    const d = new QueryResultDelivery(tmp.store, keys)
+    await tmp.store.createBucketIfAbsent('theirs', { ownerAccountId: '999988887777' })
+    await tmp.store.createBucketIfAbsent('mine', { ownerAccountId: ACCOUNT })
+    const target = { bucket: 'theirs', prefix: '' }
+    await d.check({ bucket: 'mine', prefix: '' }, 'k', ACCOUNT)
+    await assert.rejects(d.check(target, 'k', ACCOUNT), {
+      code: 'InsufficientS3BucketPolicyException',
+    })
+    const req = {
+      target,
+      accountId: ACCOUNT,
+      region: 'us-east-1',
+      queryId: QUERY,
+      completedAt: AT,
+      columns: ['n'],
+      rows: [['1']],
+    }
+    assert.equal(await d.deliver(req), 'ACCESS_DENIED')
+    // AWS's documented statement, for the querying account: allowed.
+    const awsPolicy = (account: string) =>
+      JSON.stringify({
+        Statement: [
+          {
+            Sid: 'AWSCloudTrailLake1',
+            Effect: 'Allow',
+            Principal: { Service: 'cloudtrail.amazonaws.com' },
+            Action: ['s3:PutObject*', 's3:Abort*'],
+            Resource: ['arn:aws:s3:::theirs', 'arn:aws:s3:::theirs/*'],
+            Condition: {
+              StringLike: {
+                'aws:sourceAccount': account,
+                'aws:sourceArn': `arn:aws:cloudtrail:us-east-1:${account}:eventdatastore/*`,
+              },
+            },
+          },
+        ],
+      })
+    await tmp.store.putBucketSettings('theirs', { policy: awsPolicy('123456789012') })
+    await assert.rejects(d.check(target, 'k', ACCOUNT), {
+      code: 'InsufficientS3BucketPolicyException',
+    })
+    await tmp.store.putBucketSettings('theirs', { policy: awsPolicy(ACCOUNT) })
+    await d.check(target, 'k', ACCOUNT)
+    assert.equal(await d.deliver(req), 'SUCCESS')
   })
 
   it('reads only unconditional Deny statements covering CloudTrail', () => {
@@ -174,6 +222,40 @@ describe('domains/lake/query-delivery', () => {
       false,
     )
     assert.equal(policyDeniesCloudTrail(undefined, arn), false)
+    const allow = (s: Record<string, unknown>) =>
+      JSON.stringify({
+        Statement: [{ Effect: 'Allow', Principal: { Service: 'cloudtrail.amazonaws.com' }, ...s }],
+      })
+    const put = { Action: 's3:PutObject', Resource: 'arn:aws:s3:::b/*' }
+    assert.equal(policyAllowsCloudTrail(allow(put), arn, ACCOUNT), true)
+    assert.equal(
+      policyAllowsCloudTrail(allow({ ...put, Action: 's3:GetObject' }), arn, ACCOUNT),
+      false,
+    )
+    assert.equal(
+      policyAllowsCloudTrail(
+        allow({ ...put, Condition: { StringNotEquals: { 'aws:SourceAccount': 'x' } } }),
+        arn,
+        ACCOUNT,
+      ),
+      false,
+    )
+    assert.equal(
+      policyAllowsCloudTrail(
+        allow({ ...put, Condition: { StringEquals: { 'aws:SourceAccount': ACCOUNT } } }),
+        arn,
+        ACCOUNT,
+      ),
+      true,
+    )
+    assert.equal(
+      policyAllowsCloudTrail(
+        allow({ ...put, Condition: { IpAddress: { 'aws:SourceIp': '10.0.0.0/8' } } }),
+        arn,
+        ACCOUNT,
+      ),
+      false,
+    )
     assert.equal(policyDeniesCloudTrail('not json', arn), false)
   })
 })

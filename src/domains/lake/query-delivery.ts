@@ -10,10 +10,12 @@
  * signed with the region's digest signing key (digest/keystore), so ListPublicKeys returns the key
  * that `aws cloudtrail verify-query-results` (AWS CLI v2) checks it with.
  *
- * Bucket policies: OpenTrail does not require the Allow statements AWS documents for the CloudTrail
- * service principal (trail delivery does not either), but an unconditional Deny of s3:PutObject to
- * `cloudtrail.amazonaws.com` or `*` stops delivery: InsufficientS3BucketPolicyException at
- * StartQuery, DeliveryStatus ACCESS_DENIED (or ACCESS_DENIED_SIGNING_FILE) when it appears later.
+ * Bucket policies: for a bucket of the query's own account OpenTrail does not require the Allow
+ * statements AWS documents for the CloudTrail service principal (trail delivery does not either);
+ * a bucket that the store records as another account's needs one (`policyAllowsCloudTrail`). An
+ * unconditional Deny of s3:PutObject to `cloudtrail.amazonaws.com` or `*` always stops delivery.
+ * Refusals are InsufficientS3BucketPolicyException at StartQuery, DeliveryStatus ACCESS_DENIED (or
+ * ACCESS_DENIED_SIGNING_FILE) when the policy changes later.
  */
 import { promisify } from 'node:util'
 import { gzip as gzipCb } from 'node:zlib'
@@ -26,8 +28,8 @@ import {
 import type { SigningKeyStore } from '../../digest/keystore.js'
 import { dayFolder, isoSeconds } from '../../delivery/keys.js'
 import { errorCode } from '../../delivery/trail-delivery.js'
-import { evaluate } from '../../iam/policy.js'
-import { hasBucketSettings, type ObjectStore } from '../../objectstore/port.js'
+import { evaluate, wildcard } from '../../iam/policy.js'
+import { hasBucketAdmin, hasBucketSettings, type ObjectStore } from '../../objectstore/port.js'
 import { parseBucketPolicy } from '../../s3api/bucket-policy.js'
 import { ValidationException, awsError } from '../../shared/errors.js'
 import { validateBucketName, validateS3Prefix } from '../trails/validation.js'
@@ -156,12 +158,15 @@ export class QueryResultDelivery {
     private readonly maxFileBytes = DEFAULT_MAX_FILE_BYTES,
   ) {}
 
-  /** StartQuery's checks: the bucket exists and its policy does not deny CloudTrail's writes. */
-  async check(t: DeliveryTarget, probeKey: string): Promise<void> {
+  /**
+   * StartQuery's checks: the bucket exists, and CloudTrail may write to it for `accountId` (its
+   * policy does not deny it; another account's bucket must allow it).
+   */
+  async check(t: DeliveryTarget, probeKey: string, accountId: string): Promise<void> {
     if (!(await this.store.bucketExists(t.bucket))) {
       throw S3BucketDoesNotExistException(`S3 bucket ${t.bucket} does not exist.`)
     }
-    if (await this.denied(t.bucket, probeKey)) {
+    if (await this.denied(t.bucket, probeKey, accountId)) {
       throw InsufficientS3BucketPolicyException(
         `The bucket policy of ${t.bucket} does not allow CloudTrail to write query results.`,
       )
@@ -177,7 +182,7 @@ export class QueryResultDelivery {
     const texts = csvFiles(r.columns, r.rows, this.maxFileBytes)
     for (const [i, text] of texts.entries()) {
       const fileName = `result_${i + 1}.csv.gz`
-      if (await this.denied(bucket, folder + fileName)) return 'ACCESS_DENIED'
+      if (await this.denied(bucket, folder + fileName, r.accountId)) return 'ACCESS_DENIED'
       const body = await gzip(Buffer.from(text, 'utf8'))
       try {
         await this.store.putObject(bucket, folder + fileName, body, {
@@ -204,7 +209,9 @@ export class QueryResultDelivery {
     } catch {
       return 'FAILED_SIGNING_FILE'
     }
-    if (await this.denied(bucket, folder + SIGN_FILE_NAME)) return 'ACCESS_DENIED_SIGNING_FILE'
+    if (await this.denied(bucket, folder + SIGN_FILE_NAME, r.accountId)) {
+      return 'ACCESS_DENIED_SIGNING_FILE'
+    }
     try {
       await this.store.putObject(
         bucket,
@@ -223,16 +230,35 @@ export class QueryResultDelivery {
     return 'SUCCESS'
   }
 
-  /** Whether the bucket's policy explicitly denies CloudTrail's s3:PutObject on `key`. */
-  private async denied(bucket: string, key: string): Promise<boolean> {
-    if (!hasBucketSettings(this.store)) return false
+  /**
+   * Whether CloudTrail may not write `key` for `accountId`: the bucket's policy denies it, or the
+   * bucket belongs to another account and its policy does not allow it.
+   */
+  private async denied(bucket: string, key: string, accountId: string): Promise<boolean> {
     let text: string | undefined
-    try {
-      text = (await this.store.getBucketSettings(bucket)).policy
-    } catch {
-      return false
+    if (hasBucketSettings(this.store)) {
+      try {
+        text = (await this.store.getBucketSettings(bucket)).policy
+      } catch {
+        text = undefined
+      }
     }
-    return policyDeniesCloudTrail(text, `arn:aws:s3:::${bucket}/${key}`)
+    const arn = `arn:aws:s3:::${bucket}/${key}`
+    if (policyDeniesCloudTrail(text, arn)) return true
+    const owner = await this.owner(bucket)
+    return (
+      owner !== undefined && owner !== accountId && !policyAllowsCloudTrail(text, arn, accountId)
+    )
+  }
+
+  /** The account that owns a bucket, where the store records one (the embedded store does). */
+  private async owner(bucket: string): Promise<string | undefined> {
+    if (!hasBucketAdmin(this.store)) return undefined
+    try {
+      return (await this.store.listBuckets()).find((b) => b.name === bucket)?.ownerAccountId
+    } catch {
+      return undefined
+    }
   }
 }
 
@@ -252,27 +278,80 @@ function statusOf(
  * CloudTrail service (`*`, AWS `*`, or Service `cloudtrail.amazonaws.com`).
  */
 export function policyDeniesCloudTrail(text: string | undefined, objectArn: string): boolean {
-  if (!text) return false
-  let statements: ReturnType<typeof parseBucketPolicy>['Statement']
-  try {
-    statements = parseBucketPolicy(text).Statement
-  } catch {
-    return false
-  }
-  const covers = (p: unknown): boolean => {
-    if (p === '*') return true
-    if (!p || typeof p !== 'object') return false
-    const list = (v: unknown) => (Array.isArray(v) ? v : v === undefined ? [] : [v]).map(String)
-    const o = p as { AWS?: unknown; Service?: unknown }
-    return list(o.AWS).includes('*') || list(o.Service).includes('cloudtrail.amazonaws.com')
-  }
+  const statements = statementsOf(text)
   const denies = statements.filter(
     (s) =>
       s.Effect === 'Deny' &&
       s.Condition === undefined &&
       s.NotPrincipal === undefined &&
-      covers(s.Principal),
+      coversCloudTrail(s.Principal),
   )
   if (denies.length === 0) return false
   return evaluate([{ Statement: denies }], 's3:PutObject', objectArn) === 'ExplicitDeny'
+}
+
+type PolicyStatement = ReturnType<typeof parseBucketPolicy>['Statement'][number]
+
+function statementsOf(text: string | undefined): PolicyStatement[] {
+  if (!text) return []
+  try {
+    return parseBucketPolicy(text).Statement
+  } catch {
+    return []
+  }
+}
+
+const listOf = (v: unknown): string[] =>
+  (Array.isArray(v) ? v : v === undefined ? [] : [v]).map(String)
+
+/** A Principal that covers the CloudTrail service: `*`, AWS `*`, or Service `cloudtrail...`. */
+function coversCloudTrail(p: unknown): boolean {
+  if (p === '*') return true
+  if (!p || typeof p !== 'object') return false
+  const o = p as { AWS?: unknown; Service?: unknown }
+  return listOf(o.AWS).includes('*') || listOf(o.Service).includes('cloudtrail.amazonaws.com')
+}
+
+/**
+ * Whether the policy allows CloudTrail's s3:PutObject on `objectArn` for `accountId` (what a
+ * bucket of another account needs; AWS's documented statement). Conditions are read for
+ * `aws:SourceAccount` (must match the account) and `aws:SourceArn` (must name the account); a
+ * statement with any other condition key does not count.
+ */
+export function policyAllowsCloudTrail(
+  text: string | undefined,
+  objectArn: string,
+  accountId: string,
+): boolean {
+  const fits = (s: PolicyStatement): boolean => {
+    if (s.Condition === undefined) return true
+    if (!s.Condition || typeof s.Condition !== 'object') return false
+    for (const [op, block] of Object.entries(s.Condition as Record<string, unknown>)) {
+      // Positive string and ARN matches only (StringEquals, StringLike, ArnLike, ...).
+      if (!/^(String|Arn)/.test(op) || /Not/.test(op)) return false
+      if (!block || typeof block !== 'object') return false
+      for (const [k, v] of Object.entries(block as Record<string, unknown>)) {
+        const key = k.toLowerCase()
+        const values = listOf(v)
+        if (key === 'aws:sourceaccount') {
+          if (!values.some((x) => wildcard(x, false).test(accountId))) return false
+        } else if (key === 'aws:sourcearn') {
+          const arn = `arn:aws:cloudtrail:region:${accountId}:eventdatastore/id`
+          if (!values.some((x) => x.split(':')[4] === accountId || wildcard(x, false).test(arn))) {
+            return false
+          }
+        } else return false
+      }
+    }
+    return true
+  }
+  const allows = statementsOf(text).filter(
+    (s) =>
+      s.Effect === 'Allow' &&
+      s.NotPrincipal === undefined &&
+      coversCloudTrail(s.Principal) &&
+      fits(s),
+  )
+  if (allows.length === 0) return false
+  return evaluate([{ Statement: allows }], 's3:PutObject', objectArn) === 'Allow'
 }
