@@ -129,18 +129,20 @@ export function csvFiles(
   maxBytes = DEFAULT_MAX_FILE_BYTES,
 ): string[] {
   const header = csvLine(columns)
+  const headerBytes = Buffer.byteLength(header)
   const files: string[] = []
   let parts = [header]
-  let size = header.length
+  let size = headerBytes
   for (const row of rows) {
     const line = csvLine(row)
-    if (parts.length > 1 && size + line.length > maxBytes) {
+    const bytes = Buffer.byteLength(line)
+    if (parts.length > 1 && size + bytes > maxBytes) {
       files.push(parts.join(''))
       parts = [header]
-      size = header.length
+      size = headerBytes
     }
     parts.push(line)
-    size += line.length
+    size += bytes
   }
   files.push(parts.join(''))
   return files
