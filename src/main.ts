@@ -21,6 +21,7 @@ import { LookupService } from './domains/lookup/service.js'
 import { channelOperations, lakeImportOperations, lakeOperations } from './domains/lake/handlers.js'
 import { LakeImports } from './domains/lake/imports.js'
 import { LakeService } from './domains/lake/service.js'
+import { QueryResultDelivery } from './domains/lake/query-delivery.js'
 import { LakeEngine } from './lake/engine.js'
 import { ParquetExporter } from './lake/export.js'
 import { AuditEventsEndpoint } from './domains/lake/audit-events.js'
@@ -189,6 +190,8 @@ export async function startServer(
       'opentrail-lake',
       join(dataDir, 'lake-export.json'),
     ),
+    // StartQuery's DeliveryS3Uri: results and a sign file signed with the digest keys.
+    delivery: new QueryResultDelivery(objectStore, signingKeys),
   })
   // Insights on event data stores: their Insights events routed to the InsightsDestination store.
   const storeInsights = await openEventDataStoreInsights({ dataDir, lake, insights, clock })

@@ -4,6 +4,7 @@
  * and the pure rules the service applies: schedule checks and slots, `?` placeholders and the
  * `$StartTime$`/`$EndTime$`/`$Period$` values substituted for them.
  */
+import { bindParameters, placeholdersOf } from '../../lake/sql-params.js'
 import { ServiceError, ValidationException, awsError } from '../../shared/errors.js'
 import type { Tag } from '../trails/model.js'
 
@@ -125,16 +126,19 @@ export function firstSlot(s: RefreshSchedule, now: Date): number {
   return t.getTime()
 }
 
-/** Counts `?` placeholders. */
+/** Counts `?` placeholders (bare `?` and `'?'`; not a `?` inside other literals or comments). */
 export function placeholders(statement: string): number {
-  return statement.split('?').length - 1
+  return placeholdersOf(statement).length
 }
 
-/** The statement with each `?` replaced by its parameter's value, in order. */
+/** The values of a widget's parameters (`$StartTime$`, ...), in its placeholders' order. */
+export function parameterValues(w: WidgetInput, values: Record<string, string>): string[] {
+  return (w.queryParameters ?? []).map((p) => values[p] ?? '')
+}
+
+/** The statement with its placeholders bound to its parameters' values (as StartQuery binds). */
 export function substitute(w: WidgetInput, values: Record<string, string>): string {
-  const params = w.queryParameters ?? []
-  let i = 0
-  return w.queryStatement.replace(/\?/g, () => values[params[i++] ?? ''] ?? '')
+  return bindParameters(w.queryStatement, parameterValues(w, values))
 }
 
 /** Parses a $StartTime$/$EndTime$ value: ISO 8601 (no spaces) or epoch seconds. */

@@ -5,7 +5,9 @@
  * schedule) starts every widget's query through LakeService.startQuery and remembers, under a
  * numeric RefreshId, which query answers which widget (`QueryAlias`), so that
  * DescribeQuery(RefreshId, QueryAlias) finds it as in AWS. Widget statements take AWS's
- * parameters `$StartTime$`, `$EndTime$` and `$Period$`, substituted for the `?` placeholders in order.
+ * parameters `$StartTime$`, `$EndTime$` and `$Period$`, whose values a refresh passes to
+ * StartQuery as QueryParameters: bound, in order, to the `?` / `'?'` placeholders as string
+ * literals (lake/sql-params).
  */
 import type { Clock } from '../../shared/clock.js'
 import { ServiceError, ValidationException } from '../../shared/errors.js'
@@ -49,6 +51,7 @@ import {
   failureText,
   checkSchedule,
   firstSlot,
+  parameterValues,
   placeholders,
   substitute,
   timeOf,
@@ -271,9 +274,11 @@ export class DashboardService {
     try {
       for (const w of d.widgets) {
         // Tagged with the refresh and alias: DescribeQuery(RefreshId, QueryAlias) finds it.
-        const q = await this.lake.startQuery(scope, substitute(w, resolved), mayRead, {
+        // The widget's parameters go through StartQuery's QueryParameters binding.
+        const q = await this.lake.startQuery(scope, w.queryStatement, mayRead, {
           alias: w.queryAlias,
           refreshId: id,
+          parameters: parameterValues(w, resolved),
         })
         started.push({ alias: w.queryAlias, queryId: q.id })
       }

@@ -9,15 +9,27 @@
  * offset of every 1000th row in the record, so that a page of GetQueryResults reads at most 2000
  * rows from the file. Queries that were queued or running when the server stopped are FAILED when
  * it starts again. The hourly sweep deletes records and rows older than 7 days.
+ *
+ * StartQuery's QueryParameters are bound to the statement's `?` placeholders as string literals
+ * (lake/sql-params). With a DeliveryS3Uri, a finished query's rows are also written to S3 with a
+ * signed sign file (query-delivery.ts); DescribeQuery reports the DeliveryStatus (PENDING while
+ * writing). A delivery cut short by a restart is written again from the rows on disk.
  */
 import { randomUUID } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
-import { mkdir, open, readdir, rm } from 'node:fs/promises'
+import { mkdir, open, readFile, readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { QueryTimeout, type LakeEngine, type QueryOutcome } from '../../lake/engine.js'
+import { bindParameters } from '../../lake/sql-params.js'
 import type { Clock } from '../../shared/clock.js'
 import { awsError, type ServiceError } from '../../shared/errors.js'
 import { readJsonFile, writeJsonFileAtomic } from '../../shared/json-file.js'
+import {
+  parseDeliveryUri,
+  resultFolder,
+  type DeliveryStatus,
+  type QueryResultDelivery,
+} from './query-delivery.js'
 import { InactiveEventDataStoreException, type EventDataStore, type Scope } from './store-rules.js'
 
 export const MaxConcurrentQueriesException = awsError('MaxConcurrentQueriesException')
@@ -25,6 +37,7 @@ export const QueryIdNotFoundException = awsError('QueryIdNotFoundException')
 export const InactiveQueryException = awsError('InactiveQueryException')
 export const InvalidMaxResultsException = awsError('InvalidMaxResultsException')
 export const InvalidNextTokenException = awsError('InvalidNextTokenException')
+const UnsupportedOperationException = awsError('UnsupportedOperationException')
 
 export const MAX_CONCURRENT_QUERIES = 10
 export const RESULTS_KEPT_MS = 7 * 86_400_000
@@ -59,8 +72,27 @@ export interface LakeQuery {
   refreshId?: string
   /** Set once FINISHED. */
   stats?: QueryStats
+  /** StartQuery's DeliveryS3Uri, the region whose key signs the sign file, and how it went. */
+  delivery?: QueryDelivery
   cancel?: { cancel?: () => void }
   cancelled?: boolean
+}
+
+export interface QueryDelivery {
+  uri: string
+  region: string
+  status: DeliveryStatus
+}
+
+/** What StartQuery (or a dashboard refresh) asks for besides the statement. */
+export interface StartQueryOptions {
+  /** A dashboard widget's query alias and the refresh that started it. */
+  alias?: string
+  refreshId?: string
+  /** Values bound, in order, to the statement's `?` placeholders. */
+  parameters?: readonly string[]
+  /** `s3://bucket/prefix` to write the results to once the query finishes. */
+  deliveryS3Uri?: string
 }
 
 /** A page of a finished query's rows. */
@@ -86,6 +118,7 @@ interface QueryRecord {
   alias?: string
   refreshId?: string
   stats?: QueryStats
+  delivery?: QueryDelivery
   /** Byte offset of rows 0, 1000, 2000, ... in `<id>.jsonl`, then its size. */
   offsets?: number[]
 }
@@ -106,6 +139,8 @@ export class LakeQueries {
     private readonly queryTimeoutMs: number,
     /** The store an ID or ARN names in the caller's account (LakeService.find). */
     private readonly find: (scope: Scope, ref: string) => EventDataStore,
+    /** Writes results to S3 for DeliveryS3Uri (absent: DeliveryS3Uri is refused). */
+    private readonly delivery: QueryResultDelivery | undefined,
   ) {}
 
   /** Loads the queries kept in `dir`; those the last run left queued or running become FAILED. */
@@ -115,9 +150,17 @@ export class LakeQueries {
     clock: Clock
     queryTimeoutMs: number
     find: (scope: Scope, ref: string) => EventDataStore
+    delivery?: QueryResultDelivery
   }): Promise<LakeQueries> {
     await mkdir(opts.dir, { recursive: true, mode: 0o700 })
-    const qs = new LakeQueries(opts.dir, opts.engine, opts.clock, opts.queryTimeoutMs, opts.find)
+    const qs = new LakeQueries(
+      opts.dir,
+      opts.engine,
+      opts.clock,
+      opts.queryTimeoutMs,
+      opts.find,
+      opts.delivery,
+    )
     for (const name of await readdir(opts.dir)) {
       if (!name.endsWith('.json') || !ID_RE.test(name.slice(0, -5))) continue
       const r = await readJsonFile<QueryRecord>(join(opts.dir, name))
@@ -135,6 +178,7 @@ export class LakeQueries {
         ...(r.alias !== undefined ? { alias: r.alias } : {}),
         ...(r.refreshId !== undefined ? { refreshId: r.refreshId } : {}),
         ...(r.stats ? { stats: r.stats } : {}),
+        ...(r.delivery ? { delivery: r.delivery } : {}),
       }
       qs.queries.set(q.id, q)
       if (r.offsets) qs.offsets.set(q.id, r.offsets)
@@ -142,7 +186,15 @@ export class LakeQueries {
         q.status = 'FAILED'
         q.error = 'The server stopped before the query finished.'
         q.endedAt = opts.clock.now()
+        if (q.delivery) q.delivery.status = 'FAILED'
         void qs.save(q)
+      } else if (q.status === 'FINISHED' && q.delivery?.status === 'PENDING' && q.stats) {
+        // The server stopped while writing the results to S3: write them again from disk.
+        const stats = q.stats
+        void qs
+          .readRows(q.id)
+          .then((rows) => qs.deliver(q, stats.columns, rows))
+          .catch(() => qs.deliverFailed(q))
       }
     }
     await qs.flush()
@@ -173,6 +225,7 @@ export class LakeQueries {
       ...(q.alias !== undefined ? { alias: q.alias } : {}),
       ...(q.refreshId !== undefined ? { refreshId: q.refreshId } : {}),
       ...(q.stats ? { stats: q.stats } : {}),
+      ...(q.delivery ? { delivery: { ...q.delivery } } : {}),
       ...(offsets ? { offsets } : {}),
     }
     const next = (this.saving.get(q.id) ?? Promise.resolve())
@@ -235,14 +288,21 @@ export class LakeQueries {
   /**
    * Starts a query. `mayRead(arn)` is the IAM check (cloudtrail:StartQuery on each store's ARN);
    * it returns the AccessDeniedException to throw, if any. `alias`/`refreshId` tag a dashboard
-   * widget's query (DescribeQuery finds it by them).
+   * widget's query (DescribeQuery finds it by them); `parameters` fill the `?` placeholders;
+   * `deliveryS3Uri` asks for the results in S3 (the bucket must exist).
    */
   async startQuery(
     scope: Scope,
-    statement: string,
+    template: string,
     mayRead: (arn: string) => ServiceError | undefined,
-    tags: { alias?: string; refreshId?: string } = {},
+    tags: StartQueryOptions = {},
   ): Promise<LakeQuery> {
+    const statement = bindParameters(template, tags.parameters ?? [])
+    const target =
+      tags.deliveryS3Uri !== undefined ? parseDeliveryUri(tags.deliveryS3Uri) : undefined
+    if (target && !this.delivery) {
+      throw UnsupportedOperationException('Query result delivery to S3 is not configured.')
+    }
     const running = [...this.queries.values()].filter(
       (q) => q.accountId === scope.accountId && (q.status === 'QUEUED' || q.status === 'RUNNING'),
     )
@@ -270,8 +330,13 @@ export class LakeQueries {
         `You have reached the maximum number of concurrent queries (${MAX_CONCURRENT_QUERIES}).`,
       )
     }
+    const id = randomUUID()
+    if (target) {
+      const probe = resultFolder(target, scope.accountId, id, this.clock.now()) + 'result_1.csv.gz'
+      await this.delivery!.check(target, probe, scope.accountId)
+    }
     const q: LakeQuery = {
-      id: randomUUID(),
+      id,
       accountId: scope.accountId,
       statement,
       storeIds,
@@ -279,6 +344,15 @@ export class LakeQueries {
       createdAt: this.clock.now(),
       ...(tags.alias !== undefined ? { alias: tags.alias } : {}),
       ...(tags.refreshId !== undefined ? { refreshId: tags.refreshId } : {}),
+      ...(target
+        ? {
+            delivery: {
+              uri: tags.deliveryS3Uri!,
+              region: scope.region,
+              status: 'PENDING' as const,
+            },
+          }
+        : {}),
       cancel: {},
     }
     this.queries.set(q.id, q)
@@ -308,6 +382,8 @@ export class LakeQueries {
             )
           }
           q.endedAt = this.clock.now()
+          // AWS keeps partial results of failed queries but does not deliver them.
+          if (q.delivery) q.delivery.status = 'FAILED'
           return this.save(q)
         },
       )
@@ -326,6 +402,7 @@ export class LakeQueries {
       q.status = 'FAILED'
       q.error = `The results could not be stored: ${(err as Error).message}`
       q.endedAt = endedAt
+      if (q.delivery) q.delivery.status = 'FAILED'
       await this.save(q)
       return
     }
@@ -343,6 +420,43 @@ export class LakeQueries {
     q.endedAt = endedAt
     q.status = 'FINISHED'
     await this.save(q)
+    if (q.delivery) await this.deliver(q, result.columns, result.rows)
+  }
+
+  /** Writes a finished query's rows to its DeliveryS3Uri and records the DeliveryStatus. */
+  private async deliver(q: LakeQuery, columns: string[], rows: (string | null)[][]): Promise<void> {
+    const d = q.delivery
+    if (!d || !this.delivery) return this.deliverFailed(q)
+    let status: DeliveryStatus
+    try {
+      status = await this.delivery.deliver({
+        target: parseDeliveryUri(d.uri),
+        accountId: q.accountId,
+        region: d.region,
+        queryId: q.id,
+        completedAt: q.endedAt ?? this.clock.now(),
+        columns,
+        rows,
+      })
+    } catch {
+      status = 'FAILED'
+    }
+    d.status = status
+    await this.save(q)
+  }
+
+  private async deliverFailed(q: LakeQuery): Promise<void> {
+    if (q.delivery) q.delivery.status = 'FAILED'
+    await this.save(q)
+  }
+
+  /** Every row of a finished query, read from `<id>.jsonl`. */
+  private async readRows(id: string): Promise<(string | null)[][]> {
+    const text = await readFile(this.rowsFile(id), 'utf8')
+    return text
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as (string | null)[])
   }
 
   query(scope: Scope, id: string): LakeQuery {
@@ -412,6 +526,7 @@ export class LakeQueries {
     q.cancelled = true
     q.status = 'CANCELLED'
     q.endedAt = this.clock.now()
+    if (q.delivery) q.delivery.status = 'CANCELLED'
     q.cancel?.cancel?.()
     void this.save(q).catch(() => undefined)
     return q

@@ -2,7 +2,8 @@
  * @module domains/lake/query-handlers
  * Wire mapping of the Lake query operations (StartQuery, DescribeQuery, GetQueryResults,
  * CancelQuery, ListQueries). StartQuery authorizes cloudtrail:StartQuery on every store ARN the
- * statement names.
+ * statement names, binds QueryParameters to its `?` placeholders and takes a DeliveryS3Uri;
+ * DescribeQuery reports DeliveryS3Uri and DeliveryStatus.
  */
 import type { Authorizer } from '../../iam/authorizer.js'
 import { bindStoreNames } from '../../lake/sql.js'
@@ -55,8 +56,18 @@ export function queryOperations(
         if (statement === undefined || statement.trim() === '') {
           throw InvalidParameterException('QueryStatement is required.')
         }
-        const q = await service.startQuery(scope(ctx), statement, (arn) =>
-          authorizer.check(ctx.principal, 'cloudtrail:StartQuery', arn),
+        const parameters = Array.isArray(input['QueryParameters'])
+          ? (input['QueryParameters'] as unknown[]).map(String)
+          : undefined
+        const deliveryS3Uri = str(input['DeliveryS3Uri'])
+        const q = await service.startQuery(
+          scope(ctx),
+          statement,
+          (arn) => authorizer.check(ctx.principal, 'cloudtrail:StartQuery', arn),
+          {
+            ...(parameters ? { parameters } : {}),
+            ...(deliveryS3Uri !== undefined ? { deliveryS3Uri } : {}),
+          },
         )
         return { QueryId: q.id }
       },
@@ -84,6 +95,9 @@ export function queryOperations(
           QueryStatus: q.status,
           QueryStatistics: statistics(q),
           ...(q.error ? { ErrorMessage: q.error } : {}),
+          ...(q.delivery
+            ? { DeliveryS3Uri: q.delivery.uri, DeliveryStatus: q.delivery.status }
+            : {}),
         }
       },
     },

@@ -16,7 +16,13 @@ import { readJsonFile, writeJsonFileAtomic } from '../../shared/json-file.js'
 import type { Tag } from '../trails/model.js'
 import { trailMatches } from '../trails/selectors.js'
 import { validateTags } from '../trails/tags.js'
-import { LakeQueries, type LakeQuery, type QueryResultsPage } from './queries.js'
+import {
+  LakeQueries,
+  type LakeQuery,
+  type QueryResultsPage,
+  type StartQueryOptions,
+} from './queries.js'
+import type { QueryResultDelivery } from './query-delivery.js'
 import {
   ARN_RE,
   EventDataStoreAlreadyExistsException,
@@ -48,6 +54,7 @@ export {
   type QueryResultsPage,
   type QueryStats,
   type QueryStatus,
+  type StartQueryOptions,
 } from './queries.js'
 
 const DAY = 86_400_000
@@ -74,6 +81,8 @@ export class LakeService {
     exporter?: ParquetExporter
     /** Where query records and results are kept (default: `lake-queries` beside `file`). */
     queriesDir?: string
+    /** Writes query results to S3 for StartQuery's DeliveryS3Uri (query-delivery.ts). */
+    delivery?: QueryResultDelivery
   }): Promise<LakeService> {
     const stores = (await readJsonFile<EventDataStore[]>(opts.file)) ?? []
     const svc = new LakeService(opts.file, stores, opts.engine, opts.clock)
@@ -85,6 +94,7 @@ export class LakeService {
       clock: opts.clock,
       queryTimeoutMs: opts.queryTimeoutMs ?? 60 * 60 * 1000,
       find: (scope, ref) => svc.find(scope, ref),
+      ...(opts.delivery ? { delivery: opts.delivery } : {}),
     })
     return svc
   }
@@ -327,13 +337,14 @@ export class LakeService {
 
   /**
    * Starts a query. `mayRead(arn)` is the IAM check (cloudtrail:StartQuery on each store's ARN);
-   * it returns the AccessDeniedException to throw, if any.
+   * it returns the AccessDeniedException to throw, if any. `tags` carries QueryParameters,
+   * DeliveryS3Uri and a dashboard widget's alias and refresh.
    */
   startQuery(
     scope: Scope,
     statement: string,
     mayRead: (arn: string) => ServiceError | undefined,
-    tags: { alias?: string; refreshId?: string } = {},
+    tags: StartQueryOptions = {},
   ): Promise<LakeQuery> {
     return this.queries.startQuery(scope, statement, mayRead, tags)
   }
