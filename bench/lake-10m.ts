@@ -114,7 +114,7 @@ async function timed(
 ): Promise<{ ms: number; rows: number; first: unknown }> {
   const t0 = performance.now()
   const p = await engine.prepare(sql, () => undefined)
-  const out = await engine.execute(p.sql, p.tables, { timeoutMs: 600_000 })
+  const out = await engine.executeAll(p.sql, p.tables, { timeoutMs: 600_000 })
   return { ms: performance.now() - t0, rows: out.rows.length, first: out.rows[0]?.[0] }
 }
 

@@ -138,7 +138,7 @@ function rawRelation(files: string[]): string {
 async function timeLake(engine: LakeEngine, sql: string): Promise<{ ms: number; rows: number }> {
   const t0 = performance.now()
   const p = await engine.prepare(sql, () => undefined)
-  const out = await engine.execute(p.sql, p.tables, { timeoutMs: 600_000 })
+  const out = await engine.executeAll(p.sql, p.tables, { timeoutMs: 600_000 })
   return { ms: performance.now() - t0, rows: out.rows.length }
 }
 
@@ -196,7 +196,7 @@ async function run(label: string, files: string[], work: string): Promise<void> 
 
   const pick = async (sql: string): Promise<string> => {
     const p = await engine.prepare(sql.replaceAll('{T}', STORE_ID), () => undefined)
-    return (await engine.execute(p.sql, p.tables, { timeoutMs: 600_000 })).rows[0]![0]!
+    return (await engine.executeAll(p.sql, p.tables, { timeoutMs: 600_000 })).rows[0]![0]!
   }
   // The first IAM user of the load (as a person looking up "what did this user do").
   const user = await pick(

@@ -18,7 +18,13 @@ import type { LogEntry } from '../pipeline/event-log.js'
 import type { Sink } from '../pipeline/sink.js'
 import { loadLines, type LineKind } from './load.js'
 import { LAKE_COLUMNS, type Obj } from './rows.js'
-import { executeQuery, type QueryOutcome, type QuerySignal } from './query-exec.js'
+import {
+  executeQuery,
+  type QueryOutcome,
+  type QuerySignal,
+  type ResultRow,
+  type RowSink,
+} from './query-exec.js'
 import { bindStoreNames, checkAst, parserError, tableOf } from './sql.js'
 
 /** What the sink needs to know about a store to route events to it. */
@@ -28,7 +34,7 @@ export interface RoutedStore {
   matches(record: CloudTrailRecord): boolean
 }
 
-export { QueryTimeout, type QueryOutcome } from './query-exec.js'
+export { QueryTimeout, type QueryOutcome, type ResultRow, type RowSink } from './query-exec.js'
 
 export interface LakeEngineOptions {
   memoryLimit?: string
@@ -45,10 +51,12 @@ export interface LakeEngineOptions {
 /**
  * Sinks load in large batches: a load of at least one DuckDB row group (122,880 rows) is written
  * straight to the database file at commit, a smaller one goes through the WAL and checkpoints, at
- * two to three times the CPU per row (bench/README.md). Queries drain both sinks first, so a wait
- * here never hides an acknowledged event from a query.
+ * two to three times the CPU per row (docs/decisions/0023). Audit lines are small, so their batches
+ * are two row groups. Queries drain both sinks first, so a wait here never hides an acknowledged
+ * event from a query.
  */
-const LOAD_BATCHING = { min: 122_880, max: 150_000, lingerMs: 10_000 }
+const RECORD_BATCHING = { min: 122_880, max: 150_000, lingerMs: 10_000 }
+const AUDIT_BATCHING = { min: 245_760, max: 300_000, lingerMs: 10_000 }
 
 /** Checkpoint rows: the pipeline sink's and the audit-event sink's. */
 const PIPELINE = 1
@@ -243,7 +251,7 @@ export class LakeEngine {
   sink(stores: () => RoutedStore[]): Sink {
     return {
       name: 'lake',
-      batching: LOAD_BATCHING,
+      batching: RECORD_BATCHING,
       accepts: (record) => stores().some((st) => st.matches(record)),
       checkpoint: () => this.checkpoint(this.writer, PIPELINE),
       write: async (entries: LogEntry[], upTo: number) => {
@@ -271,7 +279,7 @@ export class LakeEngine {
   auditSink(exists: (storeId: string) => boolean): Sink<string> {
     return {
       name: 'lake-audit',
-      batching: LOAD_BATCHING,
+      batching: AUDIT_BATCHING,
       accepts: () => true,
       checkpoint: () => this.checkpoint(this.auditWriter, AUDIT),
       write: async (entries: LogEntry<string>[], upTo: number) => {
@@ -360,6 +368,7 @@ export class LakeEngine {
     sql: string,
     tables: string[],
     opts: { timeoutMs: number; onStart?: () => void; signal?: QuerySignal },
+    onRows: RowSink,
   ): Promise<QueryOutcome> {
     // Every event acknowledged before the query sees it (PutAuditEvents answers before its events
     // are loaded: they are durable in the audit-event log).
@@ -368,10 +377,23 @@ export class LakeEngine {
     try {
       // onStart may refuse to run (a query cancelled while it was queued).
       opts.onStart?.()
-      return await executeQuery(conn, sql, tables, opts)
+      return await executeQuery(conn, sql, tables, opts, onRows)
     } finally {
       this.release(conn)
     }
+  }
+
+  /** `execute` with the rows collected in memory (small results: benchmarks, tests). */
+  async executeAll(
+    sql: string,
+    tables: string[],
+    opts: { timeoutMs: number },
+  ): Promise<QueryOutcome & { rows: ResultRow[] }> {
+    const rows: ResultRow[] = []
+    const out = await this.execute(sql, tables, opts, (_c, chunk) => {
+      for (const r of chunk) rows.push(r)
+    })
+    return { ...out, rows }
   }
 
   private barrier: () => Promise<void> = () => Promise.resolve()

@@ -130,13 +130,13 @@ describe('Lake Parquet export', () => {
     const p = await engine.prepare(`SELECT count(*) FROM ${STORE.id}`, () => undefined)
     assert.deepEqual(p.tables, [tableOf(STORE.id)])
     await assert.rejects(
-      engine.execute(`COPY (SELECT 1) TO '${join(dir, 'x.csv')}'`, [], { timeoutMs: 5000 }),
+      engine.executeAll(`COPY (SELECT 1) TO '${join(dir, 'x.csv')}'`, [], { timeoutMs: 5000 }),
     )
     await assert.rejects(
-      engine.execute(`SELECT * FROM read_csv('/etc/passwd')`, [], { timeoutMs: 5000 }),
+      engine.executeAll(`SELECT * FROM read_csv('/etc/passwd')`, [], { timeoutMs: 5000 }),
     )
     await assert.rejects(
-      engine.execute(`SET enable_external_access = true`, [], { timeoutMs: 5000 }),
+      engine.executeAll(`SET enable_external_access = true`, [], { timeoutMs: 5000 }),
     )
   })
 })

@@ -14,6 +14,9 @@
 import duckdb from '@duckdb/node-bindings'
 import type { DuckDBConnection, DuckDBPendingResult, DuckDBResultReader } from '@duckdb/node-api'
 
+/** One result row as AWS returns it: a string or null per column. */
+export type ResultRow = (string | null)[]
+
 export class QueryTimeout extends Error {}
 
 export class QueryCancelled extends Error {
@@ -22,14 +25,18 @@ export class QueryCancelled extends Error {
   }
 }
 
-/** What a finished query returns. */
+/** What a finished query returns (its rows went to `onRows` as they came). */
 export interface QueryOutcome {
   columns: string[]
-  rows: (string | null)[][]
+  /** Rows handed to `onRows`. */
+  rowCount: number
   bytesScanned: number
   /** Events in the stores the query read. */
   eventsScanned: number
 }
+
+/** Takes a query's rows, a chunk (up to 2,048) at a time, in order. */
+export type RowSink = (columns: string[], rows: ResultRow[]) => void | Promise<void>
 
 /** DuckDB's storage block size (BytesScanned counts the blocks of the stores read). */
 const BLOCK_BYTES = 262_144
@@ -59,8 +66,17 @@ export async function runInterruptible(
   halted: () => boolean,
   stop: () => Error,
 ): Promise<DuckDBResultReader> {
+  return (await whenReady(await conn.start(sql), conn, halted, stop)).readAll()
+}
+
+/** Polls a pending result until it can be read (see runInterruptible). */
+async function whenReady(
+  pending: DuckDBPendingResult,
+  conn: DuckDBConnection,
+  halted: () => boolean,
+  stop: () => Error,
+): Promise<DuckDBPendingResult> {
   if (halted()) throw stop()
-  const pending = await conn.start(sql)
   const raw = nativePending(pending)
   let wait = 1
   for (;;) {
@@ -78,18 +94,20 @@ export async function runInterruptible(
     wait = Math.min(wait * 2, MAX_POLL_MS)
   }
   if (halted()) throw stop()
-  return pending.readAll()
+  return pending
 }
 
 /**
  * Runs checked SQL on `conn` (already acquired) with a timeout and a cancel signal. Both stop the
- * statement through the connection's interrupt.
+ * statement through the connection's interrupt. The result is streamed: each chunk of rows goes to
+ * `onRows` as DuckDB produces it, so a large result is never held in memory whole.
  */
 export async function executeQuery(
   conn: DuckDBConnection,
   sql: string,
   tables: string[],
   opts: { timeoutMs: number; signal?: QuerySignal },
+  onRows: RowSink,
 ): Promise<QueryOutcome> {
   let timedOut = false
   let cancelled = false
@@ -120,10 +138,20 @@ export async function executeQuery(
       // Rows not yet checkpointed to blocks are counted at a nominal 128 bytes each.
       bytesScanned += blocks > 0 ? blocks * BLOCK_BYTES : n * 128
     }
-    const reader = await run(sql)
-    const columns = reader.columnNames()
-    const rows = reader.getRowsJson().map((row) => row.map(cell))
-    return { columns, rows, bytesScanned, eventsScanned }
+    const pending = await whenReady(await conn.startStream(sql), conn, halted, stop)
+    const result = await pending.getResult()
+    const columns = result.columnNames()
+    let rowCount = 0
+    for await (const rows of result.yieldRowsJson()) {
+      if (halted()) throw stop()
+      rowCount += rows.length
+      await onRows(
+        columns,
+        rows.map((row) => row.map(cell)),
+      )
+    }
+    if (halted()) throw stop()
+    return { columns, rowCount, bytesScanned, eventsScanned }
   } catch (err) {
     if (halted()) throw stop()
     throw err

@@ -16,11 +16,11 @@
  * writing). A delivery cut short by a restart is written again from the rows on disk.
  */
 import { randomUUID } from 'node:crypto'
-import { createWriteStream } from 'node:fs'
-import { mkdir, open, readFile, readdir, rm } from 'node:fs/promises'
+import { mkdir, readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { QueryTimeout, type LakeEngine, type QueryOutcome } from '../../lake/engine.js'
 import { bindParameters } from '../../lake/sql-params.js'
+import { readAllRows, readPage, ResultWriter } from './result-file.js'
 import type { Clock } from '../../shared/clock.js'
 import { awsError, type ServiceError } from '../../shared/errors.js'
 import { readJsonFile, writeJsonFileAtomic } from '../../shared/json-file.js'
@@ -42,7 +42,6 @@ const UnsupportedOperationException = awsError('UnsupportedOperationException')
 export const MAX_CONCURRENT_QUERIES = 10
 export const RESULTS_KEPT_MS = 7 * 86_400_000
 /** Rows between two byte offsets kept in a query's record. */
-const OFFSET_EVERY = 1000
 
 export type QueryStatus = 'QUEUED' | 'RUNNING' | 'FINISHED' | 'FAILED' | 'CANCELLED' | 'TIMED_OUT'
 
@@ -191,8 +190,7 @@ export class LakeQueries {
       } else if (q.status === 'FINISHED' && q.delivery?.status === 'PENDING' && q.stats) {
         // The server stopped while writing the results to S3: write them again from disk.
         const stats = q.stats
-        void qs
-          .readRows(q.id)
+        void readAllRows(qs.rowsFile(q.id))
           .then((rows) => qs.deliver(q, stats.columns, rows))
           .catch(() => qs.deliverFailed(q))
       }
@@ -242,34 +240,6 @@ export class LakeQueries {
   /** Waits for every queued record write. */
   async flush(): Promise<void> {
     await Promise.allSettled([...this.saving.values()])
-  }
-
-  /** Writes a result's rows as JSON lines; returns the byte offsets of every 1000th row and the size. */
-  private async writeRows(id: string, rows: (string | null)[][]): Promise<number[]> {
-    const offsets: number[] = []
-    const out = createWriteStream(this.rowsFile(id), { mode: 0o600 })
-    const done = new Promise<void>((ok, fail) => {
-      out.on('finish', ok)
-      out.on('error', fail)
-    })
-    let at = 0
-    let batch: string[] = []
-    for (let i = 0; i < rows.length; i++) {
-      if (i % OFFSET_EVERY === 0) {
-        if (batch.length > 0 && !out.write(batch.join(''))) {
-          await new Promise<void>((ok) => out.once('drain', () => ok()))
-        }
-        batch = []
-        offsets.push(at)
-      }
-      const line = JSON.stringify(rows[i]) + '\n'
-      at += Buffer.byteLength(line)
-      batch.push(line)
-    }
-    out.end(batch.join(''))
-    await done
-    offsets.push(at)
-    return offsets
   }
 
   /** Forgets queries older than 7 days, with their records and rows. */
@@ -357,19 +327,28 @@ export class LakeQueries {
     }
     this.queries.set(q.id, q)
     await this.save(q)
+    // Rows go to disk as the query streams them.
+    const writer = new ResultWriter(this.rowsFile(q.id))
     void this.engine
-      .execute(prepared.sql, prepared.tables, {
-        timeoutMs: this.queryTimeoutMs,
-        signal: q.cancel!,
-        onStart: () => {
-          if (q.status === 'QUEUED') q.status = 'RUNNING'
-          q.startedAt = this.clock.now()
-          if (q.cancelled) throw new Error('cancelled while queued')
+      .execute(
+        prepared.sql,
+        prepared.tables,
+        {
+          timeoutMs: this.queryTimeoutMs,
+          signal: q.cancel!,
+          onStart: () => {
+            if (q.status === 'QUEUED') q.status = 'RUNNING'
+            q.startedAt = this.clock.now()
+            if (q.cancelled) throw new Error('cancelled while queued')
+          },
         },
-      })
+        (_columns, rows) => writer.write(rows),
+      )
       .then(
-        (result) => this.finished(q, result),
-        (err: unknown) => {
+        (result) => this.finished(q, result, writer),
+        async (err: unknown) => {
+          writer.abort()
+          await rm(this.rowsFile(q.id), { force: true })
           if (q.cancelled) return
           if (err instanceof QueryTimeout) {
             q.status = 'TIMED_OUT'
@@ -391,12 +370,11 @@ export class LakeQueries {
     return q
   }
 
-  /** Writes a finished query's rows, then its record: FINISHED once both are on disk. */
-  private async finished(q: LakeQuery, result: QueryOutcome): Promise<void> {
-    if (q.cancelled) return
+  /** Closes a finished query's rows file, then writes its record: FINISHED once both are on disk. */
+  private async finished(q: LakeQuery, result: QueryOutcome, writer: ResultWriter): Promise<void> {
     const endedAt = this.clock.now()
     try {
-      this.offsets.set(q.id, await this.writeRows(q.id, result.rows))
+      this.offsets.set(q.id, await writer.close())
     } catch (err) {
       if (q.cancelled) return
       q.status = 'FAILED'
@@ -413,14 +391,16 @@ export class LakeQueries {
     }
     q.stats = {
       columns: result.columns,
-      resultsCount: result.rows.length,
+      resultsCount: result.rowCount,
       bytesScanned: result.bytesScanned,
       eventsScanned: result.eventsScanned,
     }
     q.endedAt = endedAt
     q.status = 'FINISHED'
     await this.save(q)
-    if (q.delivery) await this.deliver(q, result.columns, result.rows)
+    if (q.delivery) {
+      await this.deliver(q, result.columns, await readAllRows(this.rowsFile(q.id)))
+    }
   }
 
   /** Writes a finished query's rows to its DeliveryS3Uri and records the DeliveryStatus. */
@@ -448,15 +428,6 @@ export class LakeQueries {
   private async deliverFailed(q: LakeQuery): Promise<void> {
     if (q.delivery) q.delivery.status = 'FAILED'
     await this.save(q)
-  }
-
-  /** Every row of a finished query, read from `<id>.jsonl`. */
-  private async readRows(id: string): Promise<(string | null)[][]> {
-    const text = await readFile(this.rowsFile(id), 'utf8')
-    return text
-      .split('\n')
-      .filter((line) => line !== '')
-      .map((line) => JSON.parse(line) as (string | null)[])
   }
 
   query(scope: Scope, id: string): LakeQuery {
@@ -496,25 +467,7 @@ export class LakeQueries {
     const first = Math.max(0, Math.min(start, total))
     const count = Math.max(0, Math.min(limit, total - first))
     if (count === 0) return { query: q, columns: q.stats.columns, rows: [], total }
-    // At most two blocks of OFFSET_EVERY rows hold the page (limit <= 1000).
-    const block = Math.floor(first / OFFSET_EVERY)
-    const blocks = Math.ceil((first + count - block * OFFSET_EVERY) / OFFSET_EVERY)
-    const from = offsets[block]!
-    const to = offsets[Math.min(block + blocks, offsets.length - 1)]!
-    const fh = await open(this.rowsFile(q.id), 'r')
-    let text: string
-    try {
-      const buf = Buffer.alloc(to - from)
-      await fh.read(buf, 0, buf.length, from)
-      text = buf.toString('utf8')
-    } finally {
-      await fh.close()
-    }
-    const lines = text.split('\n')
-    const skip = first - block * OFFSET_EVERY
-    const rows = lines
-      .slice(skip, skip + count)
-      .map((line) => JSON.parse(line) as (string | null)[])
+    const rows = await readPage(this.rowsFile(q.id), offsets, first, count)
     return { query: q, columns: q.stats.columns, rows, total }
   }
 
