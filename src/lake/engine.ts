@@ -272,9 +272,10 @@ export class LakeEngine {
   }
 
   /**
-   * The sink behind PutAuditEvents: reads the audit-event log (lines `<store IDs>\t<auditLine>`,
-   * `lake/load.ts`) and loads each store's lines in one transaction with its checkpoint. Stores
-   * `exists` no longer knows (deleted since the call was acknowledged) are skipped.
+   * The sink behind PutAuditEvents: reads the audit-event log (lines `<store IDs>\t<line>`, the
+   * line from `auditLines` in `lake/load.ts`) and loads each store's lines in one transaction with
+   * its checkpoint. Stores `exists` no longer knows (deleted since the call was acknowledged) are
+   * skipped.
    */
   auditSink(exists: (storeId: string) => boolean): Sink<string> {
     return {

@@ -4,7 +4,7 @@
  * reader (`read_json` with an explicit schema) parses straight into the table's columns, in one
  * `INSERT ... SELECT` per batch, on DuckDB's threads. Two kinds of line:
  * - `record`: a CloudTrail record as the pipeline's log stores it (`JSON.stringify`);
- * - `audit`: an application's event accepted by PutAuditEvents (`auditLine`), its `eventData`
+ * - `audit`: an application's event accepted by PutAuditEvents (`auditLines`), its `eventData`
  *   exactly as the caller sent it.
  * The SQL here turns each into the Lake schema (`lake/rows.ts`): times as UTC TIMESTAMP, JSON
  * objects as MAP(VARCHAR, VARCHAR) (top-level keys; strings as they are, other values as JSON text,
@@ -42,7 +42,7 @@ const RECORD_COLUMNS = `{
   sessionCredentialFromConsole: 'VARCHAR'
 }`
 
-/** read_json's schema for an `auditLine`. */
+/** read_json's schema for a line from `auditLines`. */
 const AUDIT_COLUMNS = `{
   eventID: 'VARCHAR', awsRegion: 'VARCHAR', recipientAccountId: 'VARCHAR', channelARN: 'VARCHAR',
   ingestionTime: 'BIGINT', eventTime: 'BIGINT',

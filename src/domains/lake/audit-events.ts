@@ -50,7 +50,7 @@ const REQUIRED = ['version', 'eventSource', 'eventName', 'eventTime', 'UID', 're
 export interface AuditEventsDeps {
   channels: ChannelService
   /**
-   * Appends lines `<store IDs, comma-separated>\t<auditLine>` to the durable audit-event log;
+   * Appends lines `<store IDs, comma-separated>\t<line from auditLines>` to the durable audit-event log;
    * resolves once they survive a crash.
    */
   ingest: (lines: string[]) => Promise<unknown>
