@@ -373,6 +373,30 @@ describe('CloudTrail Lake', () => {
     )
     const out = JSON.parse(q.stdout) as { Rows: Record<string, string>[] }
     assert.deepEqual(out.Rows, [{ eventName: 'DescribeTrails', n: '3' }])
+    // QueryParameters from --param, in order, bound as literals (a quote in a value stays text).
+    const p = await exec(
+      process.execPath,
+      [
+        bin,
+        'lake',
+        'query',
+        'SELECT eventName, count(*) AS n FROM $EDS WHERE eventName IN (?, ?) GROUP BY eventName',
+        '--store',
+        'main-store',
+        '--param',
+        'DescribeTrails',
+        '--param',
+        "x' OR '1'='1",
+        '-o',
+        'json',
+        '--endpoint-url',
+        ts.url,
+      ],
+      { env },
+    )
+    assert.deepEqual((JSON.parse(p.stdout) as { Rows: unknown }).Rows, [
+      { eventName: 'DescribeTrails', n: '3' },
+    ])
     const s = await exec(process.execPath, [bin, 'lake', 'stores', '--endpoint-url', ts.url], {
       env,
     })

@@ -3,6 +3,7 @@
  * `opentrail lake`: CloudTrail Lake from the command line, over the public API.
  *   opentrail lake stores                      event data stores (ID, name, status, retention)
  *   opentrail lake query "SELECT ... FROM $EDS" --store security
+ *   opentrail lake query "SELECT ... FROM $EDS WHERE eventName = ?" --store security --param ConsoleLogin
  * `query` starts the query, waits for it, pages through GetQueryResults and prints a table (or JSON
  * with -o json). `$EDS` in the statement is replaced by the ID of the store named by --store (its
  * name, ID or ARN).
@@ -24,6 +25,8 @@ import { CliError, formatTable, run } from '../output.js'
 interface QueryOptions {
   store?: string
   file?: string
+  param: string[]
+  deliveryS3Uri?: string
   maxRows: number
   timeout: number
   output?: string
@@ -45,9 +48,15 @@ async function allStores(client: CloudTrailClient): Promise<EventDataStore[]> {
 export async function runLakeQuery(
   client: CloudTrailClient,
   statement: string,
-  opts: { maxRows: number; timeoutMs: number },
+  opts: { maxRows: number; timeoutMs: number; parameters?: string[]; deliveryS3Uri?: string },
 ): Promise<{ columns: string[]; rows: string[][]; truncated: boolean; queryId: string }> {
-  const { QueryId } = await client.send(new StartQueryCommand({ QueryStatement: statement }))
+  const { QueryId } = await client.send(
+    new StartQueryCommand({
+      QueryStatement: statement,
+      ...(opts.parameters?.length ? { QueryParameters: opts.parameters } : {}),
+      ...(opts.deliveryS3Uri ? { DeliveryS3Uri: opts.deliveryS3Uri } : {}),
+    }),
+  )
   const deadline = Date.now() + opts.timeoutMs
   for (let wait = 20; ; wait = Math.min(wait * 2, 500)) {
     const d = await client.send(new DescribeQueryCommand({ QueryId }))
@@ -113,6 +122,13 @@ export function registerLake(program: Command): void {
       .argument('[statement]', 'the SQL statement (or --file)')
       .option('--store <name>', 'event data store (name, ID or ARN) that $EDS stands for')
       .option('--file <path>', 'read the statement from a file')
+      .option(
+        '--param <value>',
+        'a value for the next ? placeholder (repeat, in order; bound as a string literal)',
+        (v: string, all: string[]) => [...all, v],
+        [] as string[],
+      )
+      .option('--delivery-s3-uri <uri>', 'also write the results to s3://bucket/prefix')
       .option('-o, --output <format>', 'table or json', 'table')
       .option('--max-rows <n>', 'rows to print at most (default 1000)', parseCount(1), 1000)
       .option(
@@ -141,6 +157,8 @@ export function registerLake(program: Command): void {
       const out = await runLakeQuery(client, sql, {
         maxRows: opts.maxRows,
         timeoutMs: opts.timeout * 1000,
+        parameters: opts.param,
+        deliveryS3Uri: opts.deliveryS3Uri,
       })
       if (opts.output === 'json') {
         const items = out.rows.map((r): Record<string, string> =>
