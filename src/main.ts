@@ -197,22 +197,16 @@ export async function startServer(
   const storeInsights = await openEventDataStoreInsights({ dataDir, lake, insights, clock })
   pipeline.addSink(lake.engine.sink(() => storeInsights.routed()))
   // PutAuditEvents: acknowledged from its own durable log, loaded into the stores behind it in
-  // large batches. A Lake query first waits until both Lake sinks have loaded every event
-  // acknowledged before it (decision 0023).
+  // large batches. A Lake query first waits until every event acknowledged before it is loaded
+  // (decision 0023).
   const auditLog = await FileEventLog.openWith(join(dataDir, 'lake-audit-log'), TEXT_CODEC)
   const auditPipeline = new Pipeline<string>(auditLog, logger)
   auditPipeline.addSink(lake.engine.auditSink((id) => lake.has(id)))
-  lake.engine.beforeQuery(async () => {
-    const drains = [auditPipeline.drain(30_000, 'lake-audit'), pipeline.drain(30_000, 'lake')]
-    for (const r of await Promise.allSettled(drains)) {
-      if (r.status === 'rejected') {
-        logger.warn(
-          { err: String(r.reason) },
-          'Events not loaded yet; the query runs without them.',
-        )
-      }
-    }
-  })
+  lake.engine.beforeQuery(() =>
+    auditPipeline.drain(30_000, 'lake-audit').catch((err: unknown) => {
+      logger.warn({ err: String(err) }, 'Audit events not loaded yet; the query runs without them.')
+    }),
+  )
   const channels = await ChannelService.open({
     file: join(dataDir, 'lake-channels.json'),
     lake,

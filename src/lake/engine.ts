@@ -24,6 +24,7 @@ import {
   type QuerySignal,
   type ResultRow,
   type RowSink,
+  type StoreSizes,
 } from './query-exec.js'
 import { bindStoreNames, checkAst, parserError, tableOf } from './sql.js'
 
@@ -51,11 +52,12 @@ export interface LakeEngineOptions {
 /**
  * Sinks load in large batches: a load of at least one DuckDB row group (122,880 rows) is written
  * straight to the database file at commit, a smaller one goes through the WAL and checkpoints, at
- * two to three times the CPU per row (docs/decisions/0023). Audit lines are small, so their batches
- * are two row groups. Queries drain both sinks first, so a wait here never hides an acknowledged
- * event from a query.
+ * two to three times the CPU per row (docs/decisions/0023). CloudTrail records wait at most 2
+ * seconds (so a Lake query sees an event about 2 seconds after it happened). Audit lines are small,
+ * so their batches are two row groups, and they may wait longer: a query drains the audit sink
+ * first, so that wait never hides an acknowledged PutAuditEvents event from a query.
  */
-const RECORD_BATCHING = { min: 122_880, max: 150_000, lingerMs: 10_000 }
+const RECORD_BATCHING = { min: 122_880, max: 150_000, lingerMs: 2_000 }
 const AUDIT_BATCHING = { min: 245_760, max: 300_000, lingerMs: 10_000 }
 
 /** Checkpoint rows: the pipeline sink's and the audit-event sink's. */
@@ -168,6 +170,7 @@ export class LakeEngine {
 
   async dropTable(storeId: string): Promise<void> {
     this.tables.delete(storeId)
+    this.sizes.delete(tableOf(storeId))
     await this.ddl.run(`DROP TABLE IF EXISTS ${tableOf(storeId)}`)
   }
 
@@ -378,7 +381,7 @@ export class LakeEngine {
     try {
       // onStart may refuse to run (a query cancelled while it was queued).
       opts.onStart?.()
-      return await executeQuery(conn, sql, tables, opts, onRows)
+      return await executeQuery(conn, sql, tables, opts, onRows, this.sizes)
     } finally {
       this.release(conn)
     }
@@ -396,6 +399,9 @@ export class LakeEngine {
     })
     return { ...out, rows }
   }
+
+  /** Stores' sizes on disk for BytesScanned (counted again when a store's row count changes). */
+  private readonly sizes: StoreSizes = new Map()
 
   private barrier: () => Promise<void> = () => Promise.resolve()
 

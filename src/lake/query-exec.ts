@@ -35,6 +35,9 @@ export interface QueryOutcome {
   eventsScanned: number
 }
 
+/** A store's size on disk when it last had `rows` rows, by table (kept by the engine). */
+export type StoreSizes = Map<string, { rows: number; bytes: number }>
+
 /** Takes a query's rows, a chunk (up to 2,048) at a time, in order. */
 export type RowSink = (columns: string[], rows: ResultRow[]) => void | Promise<void>
 
@@ -66,17 +69,21 @@ export async function runInterruptible(
   halted: () => boolean,
   stop: () => Error,
 ): Promise<DuckDBResultReader> {
+  if (halted()) throw stop()
   return (await whenReady(await conn.start(sql), conn, halted, stop)).readAll()
 }
 
-/** Polls a pending result until it can be read (see runInterruptible). */
+/**
+ * Polls a pending result until it can be read (see runInterruptible). A statement halted while it
+ * was being started is interrupted here like any other: DuckDB may already be running it, and the
+ * connection must not be given back before it has stopped.
+ */
 async function whenReady(
   pending: DuckDBPendingResult,
   conn: DuckDBConnection,
   halted: () => boolean,
   stop: () => Error,
 ): Promise<DuckDBPendingResult> {
-  if (halted()) throw stop()
   const raw = nativePending(pending)
   let wait = 1
   for (;;) {
@@ -108,6 +115,7 @@ export async function executeQuery(
   tables: string[],
   opts: { timeoutMs: number; signal?: QuerySignal },
   onRows: RowSink,
+  storeSizes: StoreSizes = new Map(),
 ): Promise<QueryOutcome> {
   let timedOut = false
   let cancelled = false
@@ -125,19 +133,34 @@ export async function executeQuery(
   }
   const run = (q: string) => runInterruptible(conn, q, halted, stop)
   try {
-    // Statistics of the stores read: their events, and their size on disk (DuckDB's blocks).
+    // Statistics of the stores read: their events, and their size on disk (DuckDB's blocks,
+    // counted again only when a store's row count has changed since the last query).
     let bytesScanned = 0
     let eventsScanned = 0
-    for (const t of tables) {
-      const n = Number((await run(`SELECT count(*) FROM ${t}`)).getRows()[0]![0])
-      eventsScanned += n
-      const b = await run(
-        `SELECT count(DISTINCT block_id) FROM pragma_storage_info('${t}') WHERE block_id >= 0`,
+    if (tables.length > 0) {
+      const counts = (
+        await run(`SELECT ${tables.map((t) => `(SELECT count(*) FROM ${t})`).join(', ')}`)
       )
-      const blocks = Number(b.getRows()[0]![0])
-      // Rows not yet checkpointed to blocks are counted at a nominal 128 bytes each.
-      bytesScanned += blocks > 0 ? blocks * BLOCK_BYTES : n * 128
+        .getRows()[0]!
+        .map(Number)
+      for (let i = 0; i < tables.length; i++) {
+        const t = tables[i]!
+        const n = counts[i]!
+        let known = storeSizes.get(t)
+        if (known?.rows !== n) {
+          const b = await run(
+            `SELECT count(DISTINCT block_id) FROM pragma_storage_info('${t}') WHERE block_id >= 0`,
+          )
+          const blocks = Number(b.getRows()[0]![0])
+          // Rows not yet checkpointed to blocks are counted at a nominal 128 bytes each.
+          known = { rows: n, bytes: blocks > 0 ? blocks * BLOCK_BYTES : n * 128 }
+          storeSizes.set(t, known)
+        }
+        eventsScanned += n
+        bytesScanned += known.bytes
+      }
     }
+    if (halted()) throw stop()
     const pending = await whenReady(await conn.startStream(sql), conn, halted, stop)
     const result = await pending.getResult()
     const columns = result.columnNames()

@@ -110,11 +110,18 @@ describe('CloudTrail Lake queries', () => {
       const { QueryId } = await client.send(new StartQueryCommand({ QueryStatement: heavy }))
       again.push(QueryId!)
     }
+    // A cancelled query's connection is free once DuckDB has stopped it (within moments): each new
+    // one is RUNNING soon, not QUEUED until the hour-long timeout.
     for (const QueryId of again) {
-      const x = await client.send(new DescribeQueryCommand({ QueryId }))
-      assert.equal(x.QueryStatus, 'RUNNING', 'a cancelled query still holds a connection')
-      await client.send(new CancelQueryCommand({ QueryId }))
+      const deadline = Date.now() + 10_000
+      let status: string | undefined
+      do {
+        status = (await client.send(new DescribeQueryCommand({ QueryId }))).QueryStatus
+        if (status !== 'RUNNING') await new Promise((r) => setTimeout(r, 20))
+      } while (status !== 'RUNNING' && Date.now() < deadline)
+      assert.equal(status, 'RUNNING', 'a cancelled query still holds a connection')
     }
+    for (const QueryId of again) await client.send(new CancelQueryCommand({ QueryId }))
     ids.push(...again)
     // And a new query runs to the end, long before the one-hour timeout the heavy ones would reach.
     const { QueryId } = await client.send(
